@@ -1,0 +1,19 @@
+import { container } from "#shared/container.ts";
+import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
+import { parsePathParams, parseQuery } from "#shared/http/request-parsing.ts";
+import { ClusterNameParamsSchema, ListEventsQuerySchema } from "#shared/http/request-schemas.ts";
+
+const { useCases } = container();
+
+/** GET /v1/clusters/{name}/events: the status history, newest first. */
+export async function listClusterEvents(request: HttpRequest): Promise<HttpResult> {
+  const { name } = parsePathParams(request, ClusterNameParamsSchema);
+  const query = parseQuery(request, ListEventsQuerySchema);
+  const page = await useCases.listClusterEvents(name, query);
+  return {
+    statusCode: 200,
+    json: { items: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) },
+  };
+}
+
+export const handler = httpHandler(listClusterEvents);

@@ -1,0 +1,44 @@
+import middy from "@middy/core";
+import type { Context, EventBridgeEvent } from "aws-lambda";
+import * as z from "zod";
+import { container } from "#shared/container.ts";
+import { stackNameFromId } from "#shared/domain/stack-status.ts";
+import { logger } from "#shared/http/logger.ts";
+
+const { useCases } = container();
+
+/** The part of a "CloudFormation Stack Status Change" event we read. */
+const StackStatusEventSchema = z.object({
+  time: z.string(),
+  detail: z.object({
+    "stack-id": z.string(),
+    "status-details": z.object({ status: z.string(), "status-reason": z.string().optional() }),
+  }),
+});
+
+/**
+ * EventBridge -> cluster record. A malformed event is logged and dropped (retrying cannot fix it); a
+ * failure to write is thrown so EventBridge retries and, in the end, dead-letters it.
+ */
+export async function stackStatus(event: EventBridgeEvent<string, unknown>) {
+  const parsed = StackStatusEventSchema.safeParse(event);
+  const stackName = parsed.success ? stackNameFromId(parsed.data.detail["stack-id"]) : undefined;
+  if (!parsed.success || !stackName) {
+    logger.warn("malformed stack status event dropped", { eventId: event?.id });
+    return { kind: "ignored" as const, reason: "malformed event" };
+  }
+  const details = parsed.data.detail["status-details"];
+  const outcome = await useCases.applyStackStatus({
+    stackId: parsed.data.detail["stack-id"],
+    stackName,
+    status: details.status,
+    ...(details["status-reason"] ? { reason: details["status-reason"] } : {}),
+    time: parsed.data.time,
+  });
+  logger.info("stack status event", { stackName, status: details.status, outcome: outcome.kind });
+  return outcome;
+}
+
+export const handler = middy<EventBridgeEvent<string, unknown>, unknown, Error, Context>().handler(
+  stackStatus,
+);

@@ -1,0 +1,265 @@
+import { randomUUID, timingSafeEqual } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { createDocumentClient } from "#shared/adapters/aws/dynamodb-client.ts";
+import { ensureTable } from "#shared/adapters/aws/table-schema.ts";
+import type { LocalBusEvent } from "#shared/adapters/local/local-event-bus.ts";
+import {
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnauthorizedError,
+  UpstreamError,
+} from "#shared/domain/errors.ts";
+import { errorToProxyResult } from "#shared/http/http-handler.ts";
+import { lambdaContext, proxyResultViolation, toProxyEvent } from "./api-gateway.ts";
+import { startEmbeddedDynamoDb } from "./embedded-dynamodb.ts";
+import { loadRoutes, matchRoute } from "./route-table.ts";
+
+type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>;
+type EventHandler = (event: LocalBusEvent, context: Context) => Promise<unknown>;
+
+/** Settings of the local server; `npm start` fills them from the environment. */
+export interface LocalServerOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly dataDir: string;
+  /** Required unless `host` is a loopback address; then every request needs `Authorization: Bearer`. */
+  readonly apiToken?: string;
+  /** Simulated stack create/delete time (LOCAL_STACK_DELAY_MS). */
+  readonly stackDelayMs?: number;
+  /** Largest request body accepted (API Gateway's own limit is 10 MB). */
+  readonly maxBodyBytes?: number;
+}
+
+/** A running local server. */
+export interface LocalServer {
+  readonly url: string;
+  /** Stops accepting, finishes in-flight requests and events, then closes the store. */
+  close(): Promise<void>;
+}
+
+const ROOT = resolve(import.meta.dirname, "..");
+/** EventBridge rules, as deployed: event type -> the function the rule targets. */
+const EVENT_ROUTES: Readonly<Record<string, string>> = {
+  "CloudFormation Stack Status Change": "stack-status",
+};
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim() ?? "";
+  const a = Buffer.from(presented);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const declared = Number(request.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      reject(new PayloadTooLargeError(`The request body is larger than ${Math.floor(limit / 1024)} KiB.`));
+      request.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new PayloadTooLargeError(`The request body is larger than ${Math.floor(limit / 1024)} KiB.`));
+        request.resume();
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on("end", () => resolveBody(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
+}
+
+function send(response: ServerResponse, result: APIGatewayProxyResult): void {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[name] = values.map(String);
+  const body = result.isBase64Encoded
+    ? Buffer.from(result.body ?? "", "base64")
+    : Buffer.from(result.body ?? "");
+  response.writeHead(result.statusCode, { ...headers, "Content-Length": String(body.length) });
+  response.end(body);
+}
+
+/** Sets the environment the handlers read at init, without overriding what the user set. */
+function prepareEnvironment(options: LocalServerOptions, dynamoEndpoint: string): void {
+  const defaults: Record<string, string> = {
+    TABLE_NAME: "hpc-cluster-api-local",
+    CLUSTER_BACKEND: "local",
+    DATA_DIR: options.dataDir,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    POWERTOOLS_LOG_LEVEL: "WARN",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    ...(options.stackDelayMs !== undefined ? { LOCAL_STACK_DELAY_MS: String(options.stackDelayMs) } : {}),
+  };
+  for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
+  if (options.stackDelayMs !== undefined) process.env.LOCAL_STACK_DELAY_MS = String(options.stackDelayMs);
+  process.env.DATA_DIR = options.dataDir;
+  // The embedded store always wins for DynamoDB, whatever endpoint other services use.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
+}
+
+/**
+ * Starts the local API: dynalite on disk under `dataDir`, the table, the Lambda handlers from the route
+ * table in `openapi.yaml`, and an HTTP server that turns each request into an API Gateway proxy event.
+ */
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  if (!isLoopback(options.host) && !options.apiToken) {
+    throw new Error(
+      `HOST=${options.host} is reachable from other machines: set API_TOKEN to require a bearer token.`,
+    );
+  }
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const db = await startEmbeddedDynamoDb({ path: join(dataDir, "dynamodb") });
+  try {
+    prepareEnvironment({ ...options, dataDir }, db.endpoint);
+    await ensureTable(createDocumentClient({ endpoint: db.endpoint }), process.env.TABLE_NAME ?? "");
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+
+  const routes = loadRoutes(join(ROOT, "openapi.yaml"));
+  const apiHandlers = new Map<string, ApiHandler>();
+  for (const name of new Set(routes.map((route) => route.handler))) {
+    const module = (await import(join(ROOT, "functions", "api", `${name}.ts`))) as { handler: ApiHandler };
+    apiHandlers.set(name, module.handler);
+  }
+  const eventHandlers = new Map<string, EventHandler>();
+  for (const [detailType, name] of Object.entries(EVENT_ROUTES)) {
+    const module = (await import(join(ROOT, "functions", "events", `${name}.ts`))) as {
+      handler: EventHandler;
+    };
+    eventHandlers.set(detailType, module.handler);
+  }
+  const { container } = await import("#shared/container.ts");
+  const local = container().local;
+
+  const pending = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    pending.add(work);
+    void work.finally(() => pending.delete(work)).catch(() => {});
+    return work;
+  };
+
+  // EventBridge retries a failed target and then dead-letters the event; so does this, briefly.
+  const deliver = async (event: LocalBusEvent): Promise<void> => {
+    const handler = eventHandlers.get(event["detail-type"]);
+    if (!handler) return;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await handler(event, lambdaContext(EVENT_ROUTES[event["detail-type"]] ?? "event", event.id));
+        return;
+      } catch (error) {
+        if (attempt === 3) console.error(`event ${event.id} (${event["detail-type"]}) dead-lettered:`, error);
+        else await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  };
+  const unsubscribe = local?.bus.subscribe((event) => void track(deliver(event)));
+  await local?.provisioner.resume();
+
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const server = createServer((request, response) => {
+    void track(handle(request, response));
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    const url = new URL(request.url ?? "/", "http://local");
+    try {
+      if (options.apiToken && !tokenMatches(request.headers.authorization, options.apiToken)) {
+        request.resume();
+        throw new UnauthorizedError(
+          "Send 'Authorization: Bearer <API_TOKEN>' (the token the server was started with).",
+        );
+      }
+      let path: string;
+      try {
+        path = decodeURIComponent(url.pathname);
+      } catch {
+        throw new RouteNotFoundError(`No route matches ${url.pathname}.`);
+      }
+      const method = request.method ?? "GET";
+      const match = matchRoute(routes, method, path);
+      if (match.kind === "not-found") {
+        request.resume();
+        throw new RouteNotFoundError(`No route matches ${method} ${path}. See GET /openapi.yaml.`);
+      }
+      if (match.kind === "method-not-allowed") {
+        request.resume();
+        throw new MethodNotAllowedError(`${path} does not support ${method}.`, match.allowed);
+      }
+      const body = await readBody(request, maxBody);
+      const event = toProxyEvent(
+        request,
+        url,
+        match.route,
+        match.params,
+        body,
+        options.apiToken ? "local-token" : "local",
+      );
+      const handler = apiHandlers.get(match.route.handler);
+      let result: unknown;
+      try {
+        result = await handler?.(event, lambdaContext(match.route.handler, event.requestContext.requestId));
+      } catch {
+        throw new UpstreamError("The function failed (a Lambda error; API Gateway answers 502).");
+      }
+      const violation = proxyResultViolation(result);
+      if (violation) throw new UpstreamError(`Malformed Lambda proxy response: ${violation}.`);
+      send(response, result as APIGatewayProxyResult);
+    } catch (error) {
+      const result = errorToProxyResult(error, { requestId, path: url.pathname });
+      if (error instanceof UnauthorizedError) {
+        result.headers = { ...result.headers, "WWW-Authenticate": 'Bearer realm="hpc-cluster-api"' };
+      }
+      send(response, result);
+    }
+  }
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolveListen());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        server.closeIdleConnections();
+        while (pending.size > 0) await Promise.allSettled([...pending]);
+        server.closeAllConnections();
+        await stopped;
+        unsubscribe?.();
+        local?.provisioner.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

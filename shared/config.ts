@@ -1,0 +1,47 @@
+import * as z from "zod";
+
+/**
+ * Every setting the handlers read, parsed once at init with zod. A missing or malformed setting throws
+ * here, at cold start, with the variable's name, instead of failing a request later.
+ */
+const ConfigSchema = z.object({
+  /** The single DynamoDB table. */
+  TABLE_NAME: z.string().min(1),
+  /** Which `StackProvisioner` (and later `JobScheduler`) to use. */
+  CLUSTER_BACKEND: z.enum(["aws", "local"]).default("aws"),
+  /** Prefix of stacks made through the resource API (`/v1`); the command endpoint uses `parallelcluster-`. */
+  STACK_NAME_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,30}$/)
+    .default("hpc-"),
+  /** Key for the HMAC that makes pagination tokens tamper-evident (not a secret of consequence). */
+  PAGE_TOKEN_SECRET: z.string().min(1).optional(),
+  /** Local backend: how long a simulated stack takes to create or delete. */
+  LOCAL_STACK_DELAY_MS: z.coerce.number().int().nonnegative().default(3000),
+  /** Local backend: where simulated stacks and job files live. */
+  DATA_DIR: z.string().min(1).default(".data"),
+  /** How long a clientToken is remembered. */
+  IDEMPOTENCY_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
+  /** Reported by /health and `pcluster version`. */
+  API_VERSION: z.string().default("0.1.0"),
+});
+
+/** The validated settings. */
+export type AppConfig = z.infer<typeof ConfigSchema> & { readonly PAGE_TOKEN_SECRET: string };
+
+/** Thrown at init when a setting is missing or malformed; names every bad variable. */
+export class ConfigurationError extends Error {}
+
+/** Parses settings from `env` (default `process.env`); throws `ConfigurationError` naming each bad variable. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): AppConfig {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigurationError(`Invalid configuration: ${problems}`);
+  }
+  return { ...parsed.data, PAGE_TOKEN_SECRET: parsed.data.PAGE_TOKEN_SECRET ?? parsed.data.TABLE_NAME };
+}

@@ -1,0 +1,79 @@
+import { createDocumentClient } from "./adapters/aws/dynamodb-client.ts";
+import { DynamoDbClusterStore } from "./adapters/aws/dynamodb-cluster-store.ts";
+import { DynamoDbIdempotencyStore } from "./adapters/aws/dynamodb-idempotency-store.ts";
+import { LocalEventBus } from "./adapters/local/local-event-bus.ts";
+import { LocalStackProvisioner } from "./adapters/local/local-stack-provisioner.ts";
+import { systemClock, ulidGenerator } from "./adapters/system.ts";
+import { type AppConfig, loadConfig } from "./config.ts";
+import type { StackProvisioner } from "./ports/stack-provisioner.ts";
+import { makeApplyStackStatus } from "./use-cases/apply-stack-status.ts";
+import { makeCreateCluster } from "./use-cases/create-cluster.ts";
+import { makeDeleteCluster } from "./use-cases/delete-cluster.ts";
+import type { ClusterDeps } from "./use-cases/deps.ts";
+import { makeGetCluster, makeListClusterEvents, makeListClusters } from "./use-cases/query-clusters.ts";
+
+/** The use cases, wired to the adapters the configuration selects. */
+export function buildUseCases(deps: ClusterDeps) {
+  return {
+    createCluster: makeCreateCluster(deps),
+    getCluster: makeGetCluster(deps),
+    listClusters: makeListClusters(deps),
+    deleteCluster: makeDeleteCluster(deps),
+    listClusterEvents: makeListClusterEvents(deps),
+    applyStackStatus: makeApplyStackStatus(deps),
+  };
+}
+
+/** Everything a handler needs, built once per process. */
+export interface Container {
+  readonly config: AppConfig;
+  readonly useCases: ReturnType<typeof buildUseCases>;
+  /** Present in local mode: the simulated AWS services the local server drives. */
+  readonly local?: { readonly bus: LocalEventBus; readonly provisioner: LocalStackProvisioner };
+}
+
+function buildContainer(): Container {
+  const config = loadConfig();
+  const client = createDocumentClient();
+  let provisioner: StackProvisioner;
+  let local: Container["local"];
+  if (config.CLUSTER_BACKEND === "local") {
+    const bus = new LocalEventBus();
+    const localProvisioner = new LocalStackProvisioner({
+      dataDir: config.DATA_DIR,
+      delayMs: config.LOCAL_STACK_DELAY_MS,
+      bus,
+      clock: systemClock,
+    });
+    provisioner = localProvisioner;
+    local = { bus, provisioner: localProvisioner };
+  } else {
+    // The CloudFormation provisioner arrives with the AWS provisioning work; until then this backend
+    // refuses at init, loudly, rather than accepting clusters it cannot build.
+    throw new Error("CLUSTER_BACKEND=aws is not available yet: set CLUSTER_BACKEND=local");
+  }
+  const deps: ClusterDeps = {
+    store: new DynamoDbClusterStore({
+      client,
+      tableName: config.TABLE_NAME,
+      pageTokenSecret: config.PAGE_TOKEN_SECRET,
+    }),
+    idempotency: new DynamoDbIdempotencyStore({ client, tableName: config.TABLE_NAME }),
+    provisioner,
+    clock: systemClock,
+    ids: ulidGenerator,
+    settings: {
+      stackNamePrefix: config.STACK_NAME_PREFIX,
+      idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    },
+  };
+  return { config, useCases: buildUseCases(deps), ...(local ? { local } : {}) };
+}
+
+let instance: Container | undefined;
+
+/** The process's container: built on first call (at a handler's module init), then shared. */
+export function container(): Container {
+  instance ??= buildContainer();
+  return instance;
+}

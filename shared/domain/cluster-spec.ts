@@ -1,0 +1,101 @@
+import * as z from "zod";
+
+/**
+ * The normalized cluster configuration. ParallelCluster 3 YAML, ParallelCluster 2 INI and JSON inputs all
+ * become one `ClusterSpec`; everything downstream (validation, templates, the record) works on this shape.
+ */
+
+/** Names of queues, compute resources and storage follow ParallelCluster's rule. */
+export const RESOURCE_NAME = /^[a-z][a-z0-9-]{0,24}$/;
+/** Cluster names: ParallelCluster's rule, which also keeps them safe in stack names and URLs. */
+export const CLUSTER_NAME = /^[a-zA-Z][a-zA-Z0-9-]{0,59}$/;
+
+export const SchedulerSchema = z.enum(["slurm", "awsbatch"]);
+export const CapacityTypeSchema = z.enum(["ONDEMAND", "SPOT"]);
+export const SourceFormatSchema = z.enum(["pcluster3-yaml", "pcluster2-ini", "json"]);
+
+export const ComputeResourceSchema = z.object({
+  name: z.string(),
+  instanceTypes: z.array(z.string()).min(1),
+  /** Slurm: node counts. */
+  minCount: z.number().int().nonnegative().optional(),
+  maxCount: z.number().int().positive().optional(),
+  /** AWS Batch: vCPU counts. */
+  minVcpus: z.number().int().nonnegative().optional(),
+  desiredVcpus: z.number().int().nonnegative().optional(),
+  maxVcpus: z.number().int().positive().optional(),
+  disableHyperthreading: z.boolean().optional(),
+  efa: z.boolean().optional(),
+});
+
+export const QueueSchema = z.object({
+  name: z.string(),
+  capacityType: CapacityTypeSchema,
+  /** Only with SPOT on AWS Batch: the maximum percentage of the On-Demand price. */
+  spotBidPercentage: z.number().int().min(1).max(100).optional(),
+  subnetIds: z.array(z.string()),
+  securityGroupIds: z.array(z.string()).optional(),
+  placementGroup: z.boolean().optional(),
+  computeResources: z.array(ComputeResourceSchema).min(1),
+});
+
+export const SharedStorageSchema = z.object({
+  kind: z.enum(["fsx-lustre", "ebs", "efs"]),
+  name: z.string(),
+  mountDir: z.string(),
+  /** Kind-specific settings, kept with their ParallelCluster 3 key names (e.g. `StorageCapacity`, `ImportPath`). */
+  settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+
+export const HeadNodeSchema = z.object({
+  instanceType: z.string(),
+  subnetId: z.string().optional(),
+  keyName: z.string().optional(),
+  securityGroupIds: z.array(z.string()).optional(),
+  dcv: z.boolean().optional(),
+});
+
+export const ClusterSpecSchema = z.object({
+  sourceFormat: SourceFormatSchema,
+  scheduler: SchedulerSchema,
+  region: z.string().optional(),
+  /** ParallelCluster OS name: alinux2, alinux2023, centos7, ubuntu1804, ubuntu2004, ubuntu2204, rhel8, ... */
+  os: z.string(),
+  headNode: HeadNodeSchema,
+  queues: z.array(QueueSchema).min(1).max(50),
+  networking: z.object({
+    vpcId: z.string().optional(),
+    placementGroup: z.boolean().optional(),
+  }),
+  sharedStorage: z.array(SharedStorageSchema),
+  tags: z.record(z.string(), z.string()),
+});
+
+export type Scheduler = z.infer<typeof SchedulerSchema>;
+export type CapacityType = z.infer<typeof CapacityTypeSchema>;
+export type SourceFormat = z.infer<typeof SourceFormatSchema>;
+export type ComputeResource = z.infer<typeof ComputeResourceSchema>;
+export type Queue = z.infer<typeof QueueSchema>;
+export type SharedStorage = z.infer<typeof SharedStorageSchema>;
+export type HeadNode = z.infer<typeof HeadNodeSchema>;
+export type ClusterSpec = z.infer<typeof ClusterSpecSchema>;
+
+/** What parsing a configuration gives back: the spec and the warnings a user should read. */
+export interface ParsedConfig {
+  readonly spec: ClusterSpec;
+  readonly warnings: readonly ConfigWarning[];
+}
+
+/** A non-fatal remark about the input: an unknown key, a setting we ignore, a value we normalized. */
+export interface ConfigWarning {
+  readonly path: string;
+  readonly message: string;
+  readonly line?: number;
+}
+
+/** The user name ParallelCluster creates on the head node, by OS (what `pcluster status` calls ClusterUser). */
+export function clusterUserFor(os: string): string {
+  if (os.startsWith("ubuntu")) return "ubuntu";
+  if (os === "centos7" || os === "centos8") return "centos";
+  return "ec2-user";
+}

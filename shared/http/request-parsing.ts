@@ -1,0 +1,98 @@
+import type * as z from "zod";
+import {
+  type FieldIssue,
+  PayloadTooLargeError,
+  RequestValidationError,
+  UnsupportedMediaTypeError,
+} from "../domain/errors.ts";
+import type { HttpRequest } from "./http-handler.ts";
+
+/** Renders a zod issue path as `body.tags.owner` / `body.queues[0].name`. */
+export function formatPath(prefix: string, path: readonly PropertyKey[]): string {
+  let out = prefix;
+  for (const part of path) out += typeof part === "number" ? `[${part}]` : `${out ? "." : ""}${String(part)}`;
+  return out;
+}
+
+/** Converts zod issues into field issues under `prefix` (`body`, `query`, `path`). */
+export function zodIssues(prefix: string, error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({
+        path: formatPath(prefix, [...issue.path, key]),
+        message: `unknown ${prefix === "query" ? "query parameter" : "field"} '${key}': remove it`,
+      }));
+    }
+    return [{ path: formatPath(prefix, issue.path), message: issue.message }];
+  });
+}
+
+function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  prefix: string,
+  what: string,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issues = zodIssues(prefix, result.error);
+    const first = issues[0];
+    throw new RequestValidationError(
+      first ? `${what} is invalid: ${first.path}: ${first.message}` : `${what} is invalid.`,
+      issues,
+    );
+  }
+  return result.data;
+}
+
+/** Validates path parameters. */
+export function parsePathParams<S extends z.ZodType>(request: HttpRequest, schema: S): z.output<S> {
+  return parseWith(schema, request.pathParams, "path", "A path parameter");
+}
+
+/** Validates the query string. */
+export function parseQuery<S extends z.ZodType>(request: HttpRequest, schema: S): z.output<S> {
+  return parseWith(schema, request.query, "query", "The query string");
+}
+
+/** The media type of the request body, lower-cased, without parameters. */
+export function mediaType(request: HttpRequest): string | undefined {
+  return request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+}
+
+/** Rejects bodies larger than `maxBytes` before anything parses them. */
+export function assertBodySize(request: HttpRequest, maxBytes: number): void {
+  if (request.body !== undefined && Buffer.byteLength(request.body, "utf8") > maxBytes) {
+    throw new PayloadTooLargeError(`The request body is larger than ${Math.floor(maxBytes / 1024)} KiB.`);
+  }
+}
+
+/** Parses a JSON body (Content-Type application/json) and validates it. */
+export function parseJsonBody<S extends z.ZodType>(
+  request: HttpRequest,
+  schema: S,
+  options: { readonly maxBytes: number },
+): z.output<S> {
+  assertBodySize(request, options.maxBytes);
+  const type = mediaType(request);
+  if (type !== "application/json" && !type?.endsWith("+json")) {
+    throw new UnsupportedMediaTypeError(
+      `Send the body as JSON with 'Content-Type: application/json' (got ${type ?? "no Content-Type"}).`,
+      [{ path: "header.content-type", message: "must be application/json" }],
+    );
+  }
+  if (request.body === undefined || request.body.trim() === "") {
+    throw new RequestValidationError("The request body is empty; send a JSON object.", [
+      { path: "body", message: "a JSON object is required" },
+    ]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(request.body);
+  } catch (error) {
+    throw new RequestValidationError(`The request body is not valid JSON: ${(error as Error).message}`, [
+      { path: "body", message: "malformed JSON" },
+    ]);
+  }
+  return parseWith(schema, value, "body", "The request body");
+}
