@@ -49,6 +49,8 @@ const EVENT_ROUTES: Readonly<Record<string, string>> = {
   "CloudFormation Stack Status Change": "stack-status",
 };
 
+let started = false;
+
 /** True for addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -123,6 +125,10 @@ function prepareEnvironment(options: LocalServerOptions, dynamoEndpoint: string)
  * table in `openapi.yaml`, and an HTTP server that turns each request into an API Gateway proxy event.
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  // Handlers build their clients once per process, as on Lambda: a second server here would talk to the
+  // first one's (closed) store. Tests that restart a server run it in a child process.
+  if (started) throw new Error("one local server per process: start another process for another server");
+  started = true;
   if (!isLoopback(options.host) && !options.apiToken) {
     throw new Error(
       `HOST=${options.host} is reachable from other machines: set API_TOKEN to require a bearer token.`,

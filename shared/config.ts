@@ -9,13 +9,18 @@ const ConfigSchema = z.object({
   TABLE_NAME: z.string().min(1),
   /** Which `StackProvisioner` (and later `JobScheduler`) to use. */
   CLUSTER_BACKEND: z.enum(["aws", "local"]).default("aws"),
+  /**
+   * Where state lives: DynamoDB (AWS and local mode, through dynalite), or process memory (benchmarks and
+   * handler tests, where a network hop would measure the store instead of the code).
+   */
+  CLUSTER_STORE: z.enum(["dynamodb", "memory"]).default("dynamodb"),
   /** Prefix of stacks made through the resource API (`/v1`); the command endpoint uses `parallelcluster-`. */
   STACK_NAME_PREFIX: z
     .string()
     .regex(/^[a-zA-Z][a-zA-Z0-9-]{0,30}$/)
     .default("hpc-"),
   /** Key for the HMAC that makes pagination tokens tamper-evident (not a secret of consequence). */
-  PAGE_TOKEN_SECRET: z.string().min(1).optional(),
+  PAGE_TOKEN_SECRET: z.string().min(16).optional(),
   /** Local backend: how long a simulated stack takes to create or delete. */
   LOCAL_STACK_DELAY_MS: z.coerce.number().int().nonnegative().default(3000),
   /** Local backend: where simulated stacks and job files live. */
@@ -43,5 +48,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new ConfigurationError(`Invalid configuration: ${problems}`);
   }
-  return { ...parsed.data, PAGE_TOKEN_SECRET: parsed.data.PAGE_TOKEN_SECRET ?? parsed.data.TABLE_NAME };
+  return {
+    ...parsed.data,
+    PAGE_TOKEN_SECRET:
+      parsed.data.PAGE_TOKEN_SECRET ?? `hpc-cluster-api:page-token:${parsed.data.TABLE_NAME}`,
+  };
 }

@@ -3,38 +3,24 @@ import { DynamoDbClusterStore } from "./adapters/aws/dynamodb-cluster-store.ts";
 import { DynamoDbIdempotencyStore } from "./adapters/aws/dynamodb-idempotency-store.ts";
 import { LocalEventBus } from "./adapters/local/local-event-bus.ts";
 import { LocalStackProvisioner } from "./adapters/local/local-stack-provisioner.ts";
+import { MemoryClusterStore } from "./adapters/local/memory-cluster-store.ts";
+import { MemoryIdempotencyStore } from "./adapters/local/memory-idempotency-store.ts";
 import { systemClock, ulidGenerator } from "./adapters/system.ts";
 import { type AppConfig, loadConfig } from "./config.ts";
 import type { StackProvisioner } from "./ports/stack-provisioner.ts";
-import { makeApplyStackStatus } from "./use-cases/apply-stack-status.ts";
-import { makeCreateCluster } from "./use-cases/create-cluster.ts";
-import { makeDeleteCluster } from "./use-cases/delete-cluster.ts";
 import type { ClusterDeps } from "./use-cases/deps.ts";
-import { makeGetCluster, makeListClusterEvents, makeListClusters } from "./use-cases/query-clusters.ts";
-
-/** The use cases, wired to the adapters the configuration selects. */
-export function buildUseCases(deps: ClusterDeps) {
-  return {
-    createCluster: makeCreateCluster(deps),
-    getCluster: makeGetCluster(deps),
-    listClusters: makeListClusters(deps),
-    deleteCluster: makeDeleteCluster(deps),
-    listClusterEvents: makeListClusterEvents(deps),
-    applyStackStatus: makeApplyStackStatus(deps),
-  };
-}
 
 /** Everything a handler needs, built once per process. */
 export interface Container {
   readonly config: AppConfig;
-  readonly useCases: ReturnType<typeof buildUseCases>;
+  /** The ports and settings every use case is built from (each handler builds only its own). */
+  readonly deps: ClusterDeps;
   /** Present in local mode: the simulated AWS services the local server drives. */
   readonly local?: { readonly bus: LocalEventBus; readonly provisioner: LocalStackProvisioner };
 }
 
 function buildContainer(): Container {
   const config = loadConfig();
-  const client = createDocumentClient();
   let provisioner: StackProvisioner;
   let local: Container["local"];
   if (config.CLUSTER_BACKEND === "local") {
@@ -53,12 +39,7 @@ function buildContainer(): Container {
     throw new Error("CLUSTER_BACKEND=aws is not available yet: set CLUSTER_BACKEND=local");
   }
   const deps: ClusterDeps = {
-    store: new DynamoDbClusterStore({
-      client,
-      tableName: config.TABLE_NAME,
-      pageTokenSecret: config.PAGE_TOKEN_SECRET,
-    }),
-    idempotency: new DynamoDbIdempotencyStore({ client, tableName: config.TABLE_NAME }),
+    ...buildStores(config),
     provisioner,
     clock: systemClock,
     ids: ulidGenerator,
@@ -67,7 +48,25 @@ function buildContainer(): Container {
       idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     },
   };
-  return { config, useCases: buildUseCases(deps), ...(local ? { local } : {}) };
+  return { config, deps, ...(local ? { local } : {}) };
+}
+
+function buildStores(config: AppConfig): Pick<ClusterDeps, "store" | "idempotency"> {
+  if (config.CLUSTER_STORE === "memory") {
+    return {
+      store: new MemoryClusterStore({ pageTokenSecret: config.PAGE_TOKEN_SECRET }),
+      idempotency: new MemoryIdempotencyStore({ clock: systemClock }),
+    };
+  }
+  const client = createDocumentClient();
+  return {
+    store: new DynamoDbClusterStore({
+      client,
+      tableName: config.TABLE_NAME,
+      pageTokenSecret: config.PAGE_TOKEN_SECRET,
+    }),
+    idempotency: new DynamoDbIdempotencyStore({ client, tableName: config.TABLE_NAME }),
+  };
 }
 
 let instance: Container | undefined;

@@ -2,14 +2,15 @@ import { container } from "#shared/container.ts";
 import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
 import { parsePathParams, parseQuery } from "#shared/http/request-parsing.ts";
 import { ClusterNameParamsSchema, ListEventsQuerySchema } from "#shared/http/request-schemas.ts";
+import { makeListClusterEvents } from "#shared/use-cases/query-clusters.ts";
 
-const { useCases } = container();
+const listClusterEventsUseCase = makeListClusterEvents(container().deps);
 
 /** GET /v1/clusters/{name}/events: the status history, newest first. */
 export async function listClusterEvents(request: HttpRequest): Promise<HttpResult> {
   const { name } = parsePathParams(request, ClusterNameParamsSchema);
   const query = parseQuery(request, ListEventsQuerySchema);
-  const page = await useCases.listClusterEvents(name, query);
+  const page = await listClusterEventsUseCase(name, query);
   return {
     statusCode: 200,
     json: { items: page.items, ...(page.nextToken ? { nextToken: page.nextToken } : {}) },

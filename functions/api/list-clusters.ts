@@ -3,13 +3,14 @@ import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/htt
 import { clusterSummaryResource } from "#shared/http/representations.ts";
 import { parseQuery } from "#shared/http/request-parsing.ts";
 import { ListClustersQuerySchema } from "#shared/http/request-schemas.ts";
+import { makeListClusters } from "#shared/use-cases/query-clusters.ts";
 
-const { useCases } = container();
+const listClustersUseCase = makeListClusters(container().deps);
 
 /** GET /v1/clusters: live clusters by name, or those with one `status`. */
 export async function listClusters(request: HttpRequest): Promise<HttpResult> {
   const query = parseQuery(request, ListClustersQuerySchema);
-  const page = await useCases.listClusters(query);
+  const page = await listClustersUseCase(query);
   return {
     statusCode: 200,
     json: {

@@ -3,10 +3,21 @@ import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/htt
 import { clusterSummaryResource } from "#shared/http/representations.ts";
 import { assertBodySize, parseQuery } from "#shared/http/request-parsing.ts";
 import { PclusterCommandQuerySchema } from "#shared/http/request-schemas.ts";
+import { makeCreateCluster } from "#shared/use-cases/create-cluster.ts";
+import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
 import { makePclusterCommand } from "#shared/use-cases/pcluster-command.ts";
+import { makeGetCluster, makeListClusters } from "#shared/use-cases/query-clusters.ts";
 
-const { useCases, config } = container();
-const pclusterCommand = makePclusterCommand(useCases, config.API_VERSION);
+const { deps, config } = container();
+const pclusterCommand = makePclusterCommand(
+  {
+    createCluster: makeCreateCluster(deps),
+    getCluster: makeGetCluster(deps),
+    deleteCluster: makeDeleteCluster(deps),
+    listClusters: makeListClusters(deps),
+  },
+  config.API_VERSION,
+);
 
 /** A base64 config of at most 256 KiB, line-wrapped by `base64`. */
 const MAX_BODY_BYTES = 360 * 1024;

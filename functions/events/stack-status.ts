@@ -4,8 +4,9 @@ import * as z from "zod";
 import { container } from "#shared/container.ts";
 import { stackNameFromId } from "#shared/domain/stack-status.ts";
 import { logger } from "#shared/http/logger.ts";
+import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 
-const { useCases } = container();
+const applyStackStatus = makeApplyStackStatus(container().deps);
 
 /** The part of a "CloudFormation Stack Status Change" event we read. */
 const StackStatusEventSchema = z.object({
@@ -28,7 +29,7 @@ export async function stackStatus(event: EventBridgeEvent<string, unknown>) {
     return { kind: "ignored" as const, reason: "malformed event" };
   }
   const details = parsed.data.detail["status-details"];
-  const outcome = await useCases.applyStackStatus({
+  const outcome = await applyStackStatus({
     stackId: parsed.data.detail["stack-id"],
     stackName,
     status: details.status,

@@ -1,0 +1,46 @@
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * The bundle options of the deployed functions (infra's house function): ESM, minified, the AWS SDK
+ * external because the Lambda runtime ships it. Kept here so the benchmark measures what is deployed.
+ */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  minify: true,
+  external: ["@aws-sdk/*"] as string[],
+  // yaml's ESM build lets esbuild drop the parts we never call (stringify, the CST composer's extras).
+  alias: { yaml: join(ROOT, "node_modules/yaml/browser/index.js") },
+  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  logLevel: "warning",
+} as const;
+
+/** Every Lambda entry point: functions/api/*.ts and functions/events/*.ts. */
+export function entryPoints(): string[] {
+  return ["api", "events"].flatMap((dir) =>
+    readdirSync(join(ROOT, "functions", dir))
+      .filter((file) => file.endsWith(".ts"))
+      .map((file) => join(ROOT, "functions", dir, file)),
+  );
+}
+
+/** Bundles each entry to `outDir/<dir>-<name>.mjs` and returns the sizes in bytes. */
+export async function bundleAll(outDir: string): Promise<Record<string, { file: string; bytes: number }>> {
+  const out: Record<string, { file: string; bytes: number }> = {};
+  for (const entry of entryPoints()) {
+    const name = entry
+      .slice(join(ROOT, "functions").length + 1)
+      .replace(/\.ts$/, "")
+      .replace("/", "-");
+    const file = join(outDir, `${name}.mjs`);
+    await build({ ...BUNDLE_OPTIONS, entryPoints: [entry], outfile: file });
+    out[name] = { file, bytes: statSync(file).size };
+  }
+  return out;
+}

@@ -1,0 +1,1 @@
+export { apiEvent, clusterRecord as benchCluster } from "../test/fixtures/events.ts";

@@ -1,0 +1,179 @@
+import { execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { build } from "esbuild";
+import { startEmbeddedDynamoDb } from "#local/embedded-dynamodb.ts";
+import { createDocumentClient } from "#shared/adapters/aws/dynamodb-client.ts";
+import { DynamoDbClusterStore } from "#shared/adapters/aws/dynamodb-cluster-store.ts";
+import { ensureTable } from "#shared/adapters/aws/table-schema.ts";
+import { spawnLocalServer } from "../test/support/spawned-server.ts";
+import { BUNDLE_OPTIONS, bundleAll } from "./bundle.ts";
+import { apiEvent, benchCluster } from "./fixtures.ts";
+import { closedLoopLoad } from "./load.ts";
+
+/**
+ * `npm run bench`: every figure is a ratio against a baseline measured in the same run, on the same
+ * machine, so the numbers mean the same on a laptop and in CI. Targets from the issue are checked and the
+ * run exits non-zero when one is missed.
+ */
+const ROOT = new URL("../", import.meta.url).pathname;
+const OUT = join(ROOT, "bench/.out");
+const run = promisify(execFile);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const results: Record<string, unknown> = {};
+const misses: string[] = [];
+
+function check(name: string, ok: boolean, text: string): void {
+  console.log(`${ok ? "PASS" : "MISS"}  ${name}: ${text}`);
+  if (!ok) misses.push(name);
+}
+
+async function coldStarts(
+  bundle: string,
+  eventFile: string,
+  env: NodeJS.ProcessEnv,
+  runs = 10,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const t0 = performance.now();
+    await run(process.execPath, [join(ROOT, "bench/cold-start-child.mjs"), bundle, eventFile], { env });
+    if (i > 0) times.push(performance.now() - t0); // the first run only warms the file cache
+  }
+  return times;
+}
+
+async function main(): Promise<void> {
+  await mkdir(OUT, { recursive: true });
+  const work = await mkdtemp(join(tmpdir(), "hpc-bench-"));
+  try {
+    // 1. Bundles, as deployed.
+    const bundles = await bundleAll(OUT);
+    const largest = Math.max(...Object.values(bundles).map((b) => b.bytes));
+    results.bundles = Object.fromEntries(Object.entries(bundles).map(([name, b]) => [name, b.bytes]));
+    for (const [name, b] of Object.entries(bundles))
+      console.log(`      bundle ${name}: ${(b.bytes / 1024).toFixed(1)} KiB`);
+    check(
+      "bundle size",
+      largest <= 250 * 1024,
+      `largest ${(largest / 1024).toFixed(1)} KiB (target <= 250 KiB)`,
+    );
+
+    // 2. Cold start against a real DynamoDB protocol endpoint (dynalite), SDK loaded from node_modules.
+    const db = await startEmbeddedDynamoDb();
+    const client = createDocumentClient({
+      endpoint: db.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "x", secretAccessKey: "x" },
+    });
+    await ensureTable(client, "bench");
+    const store = new DynamoDbClusterStore({
+      client,
+      tableName: "bench",
+      pageTokenSecret: "bench-page-token-secret",
+    });
+    await store.create(benchCluster("bench"), {
+      at: new Date().toISOString(),
+      status: "CREATE_IN_PROGRESS",
+      source: "api",
+    });
+    const env = {
+      ...process.env,
+      TABLE_NAME: "bench",
+      CLUSTER_BACKEND: "local",
+      DATA_DIR: work,
+      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "bench",
+      AWS_SECRET_ACCESS_KEY: "bench",
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    };
+    const emptyBundle = join(OUT, "empty.mjs");
+    await build({
+      ...BUNDLE_OPTIONS,
+      entryPoints: [join(ROOT, "bench/empty-handler.ts")],
+      outfile: emptyBundle,
+    });
+    const getEvent = join(work, "get-event.json");
+    await writeFile(getEvent, JSON.stringify(apiEvent("GET", "/v1/clusters/{name}", { name: "bench" })));
+    const empty = median(await coldStarts(emptyBundle, getEvent, env));
+    const get = median(await coldStarts(bundles["api-get-cluster"]?.file ?? "", getEvent, env));
+    const health = median(await coldStarts(bundles["api-health"]?.file ?? "", getEvent, env));
+    results.coldStartMs = { empty, getCluster: get, health };
+    console.log(
+      `      cold start medians: empty ${empty.toFixed(1)} ms, health ${health.toFixed(1)} ms, get-cluster ${get.toFixed(1)} ms`,
+    );
+    check(
+      "cold start",
+      get <= 1.5 * empty,
+      `get-cluster ${(get / empty).toFixed(2)}x the empty handler (target <= 1.5x)`,
+    );
+    await db.close();
+
+    // 3. Warm overhead of the handler stack, in process, against a bare function on the same store.
+    Object.assign(process.env, { ...env, CLUSTER_STORE: "memory", TABLE_NAME: "bench-memory" });
+    const { warmOverhead } = await import("./warm-overhead.ts");
+    const warm = await warmOverhead();
+    results.warmOverheadMicros = warm;
+    check(
+      "warm overhead",
+      warm.found <= 200 && warm.notFound <= 200,
+      `${warm.found.toFixed(1)} µs per request found, ${warm.notFound.toFixed(1)} µs not found (target <= 200 µs)`,
+    );
+
+    // 4. Local server throughput against a bare node:http server, same client, same run.
+    const dataDir = join(work, "server");
+    const server = await spawnLocalServer({
+      DATA_DIR: dataDir,
+      LOCAL_STACK_DELAY_MS: "0",
+      POWERTOOLS_LOG_LEVEL: "ERROR",
+    });
+    const created = await fetch(`${server.url}/v1/clusters`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "bench", configuration: benchConfigText() }),
+    });
+    if (created.status !== 202) throw new Error(`seeding failed: ${created.status} ${await created.text()}`);
+    const body = await (await fetch(`${server.url}/v1/clusters/bench`)).text();
+    await closedLoopLoad(`${server.url}/v1/clusters/bench`, 16, 1000); // warm-up
+    const ours = await closedLoopLoad(`${server.url}/v1/clusters/bench`, 16, 4000);
+    await server.stop();
+    const bare = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const body=${JSON.stringify(body)};require("node:http").createServer((q,s)=>{s.writeHead(200,{"content-type":"application/json"});s.end(body)}).listen(0,"127.0.0.1",function(){console.log(this.address().port)})`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const port = await new Promise<string>((resolve) =>
+      bare.stdout.once("data", (d: Buffer) => resolve(d.toString().trim())),
+    );
+    await closedLoopLoad(`http://127.0.0.1:${port}/`, 16, 1000);
+    const baseline = await closedLoopLoad(`http://127.0.0.1:${port}/`, 16, 4000);
+    bare.kill();
+    results.throughput = { ours, baseline, ratio: ours.perSecond / baseline.perSecond };
+    console.log(
+      `      GET /v1/clusters/{name}: ${ours.perSecond.toFixed(0)} req/s (p50 ${ours.p50ms.toFixed(2)} ms, p99 ${ours.p99ms.toFixed(2)} ms); bare node:http: ${baseline.perSecond.toFixed(0)} req/s`,
+    );
+    check(
+      "local server throughput",
+      ours.perSecond >= 0.3 * baseline.perSecond && ours.errors === 0,
+      `${(ours.perSecond / baseline.perSecond).toFixed(2)}x the bare server (target >= 0.3x), ${ours.errors} errors`,
+    );
+  } finally {
+    await writeFile(join(OUT, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    await rm(work, { recursive: true, force: true });
+  }
+  console.log(misses.length === 0 ? "all targets met" : `targets missed: ${misses.join(", ")}`);
+  process.exitCode = misses.length === 0 ? 0 : 1;
+}
+
+function benchConfigText(): string {
+  return `HeadNode:\n  InstanceType: t3.micro\nScheduling:\n  Scheduler: slurm\n  SlurmQueues:\n    - Name: q1\n      ComputeResources:\n        - Name: cr1\n          InstanceType: c5.xlarge\n          MaxCount: 8\n      Networking:\n        SubnetIds: [subnet-0123456789abcdef0]\n`;
+}
+
+await main();
