@@ -40,8 +40,8 @@ function editDistance(a: string, b: string, limit: number): number {
   return Math.min(previous[b.length] ?? limit, limit);
 }
 
-/** `; did you mean 'X'?` or nothing: the tail of an unknown-key message. */
+/** The end of a message about an unknown name: `; did you mean 'X'?` when one is close, else `.`. */
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   const hint = closestKey(word, candidates);
-  return hint === undefined ? "" : `; did you mean '${hint}'?`;
+  return hint === undefined ? "." : `; did you mean '${hint}'?`;
 }

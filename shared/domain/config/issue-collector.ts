@@ -65,18 +65,25 @@ export class SourceMap {
     this.#refs.set(specPath, ref);
   }
 
-  /** The recorded location, else the nearest recorded ancestor's line with the fallback's path. */
+  /**
+   * The recorded location; else, below a recorded list, that list's path with the index (`...SubnetIds[1]`);
+   * else the fallback's path with the nearest recorded ancestor's line.
+   */
   locate(specPath: string): SourceRef {
     const exact = this.#refs.get(specPath);
     if (exact) return exact;
-    const own = this.fallback(specPath);
     let parent = parentPath(specPath);
     while (parent !== undefined) {
       const ref = this.#refs.get(parent);
-      if (ref) return own.line === undefined && ref.line !== undefined ? { ...own, line: ref.line } : own;
+      if (ref) {
+        const rest = specPath.slice(parent.length);
+        if (/^(\[\d+\])+$/.test(rest)) return { ...ref, path: `${ref.path}${rest}` };
+        const own = this.fallback(specPath);
+        return own.line === undefined && ref.line !== undefined ? { ...own, line: ref.line } : own;
+      }
       parent = parentPath(parent);
     }
-    return own;
+    return this.fallback(specPath);
   }
 }
 

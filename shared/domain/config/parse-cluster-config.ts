@@ -78,11 +78,9 @@ function normalize(format: SourceFormat, text: string, issues: IssueCollector): 
   const [first] = doc.errors;
   if (first !== undefined) {
     const { line, col } = lineCounter.linePos(first.pos[0]);
-    const more =
-      doc.errors.length > 1 ? ` (${doc.errors.length - 1} more error(s) may follow from this one)` : "";
     issues.error(
       "configuration",
-      `YAML syntax error at line ${line}, column ${col}: ${first.message}${more}.${foreignTextHint(text)}`,
+      `YAML syntax error at line ${line}, column ${col}: ${first.message}.${foreignTextHint(text)}`,
       line,
     );
     return undefined;
@@ -102,6 +100,8 @@ function summary(format: SourceFormat, errors: readonly FieldIssue[]): string {
   const [first] = errors;
   if (first === undefined) return `The ${FORMAT_LABEL[format]} configuration is not valid.`;
   const where = first.line === undefined ? first.path : `${first.path} (line ${first.line})`;
-  const more = errors.length > 1 ? ` There are ${errors.length - 1} more problem(s); see issues.` : "";
+  const others = errors.length - 1;
+  const more =
+    others === 0 ? "" : ` ${others} more problem${others === 1 ? " is" : "s are"} listed in issues.`;
   return `The ${FORMAT_LABEL[format]} configuration is not valid: ${where}: ${first.message}${more}`;
 }

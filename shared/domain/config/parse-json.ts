@@ -44,10 +44,19 @@ export function normalizeJson(text: string, issues: IssueCollector): NormalizedD
     return undefined;
   }
   const keys = Object.keys(value);
-  const { doc, lineCounter } = documentWithLines(text, value);
-  if (keys.some((k) => PCLUSTER3_MARKERS.includes(k)))
+  if (keys.some((k) => PCLUSTER3_MARKERS.includes(k))) {
+    const { doc, lineCounter } = documentWithLines(text, value);
     return normalizePcluster3(doc, lineCounter, "json", issues);
-  if (keys.some((k) => SPEC_MARKERS.includes(k))) return normalizeSpecJson(value, doc, lineCounter, issues);
+  }
+  if (keys.some((k) => SPEC_MARKERS.includes(k))) {
+    // Only a config with something to report needs line numbers: parse the text again only then.
+    let lines: ReturnType<typeof documentWithLines> | undefined;
+    const lineAt = (specPath: string): number | undefined => {
+      lines ??= documentWithLines(text, value);
+      return lineOfPath(lines.doc, lines.lineCounter, specPath);
+    };
+    return normalizeSpecJson(value, lineAt, issues);
+  }
   issues.error(
     "configuration",
     "This is not a cluster configuration: a JSON configuration is either a ParallelCluster 3 configuration " +
@@ -93,11 +102,9 @@ const SPEC_KEYS = {
 
 function normalizeSpecJson(
   value: object,
-  doc: Document,
-  lineCounter: LineCounter | undefined,
+  lineAt: (specPath: string) => number | undefined,
   issues: IssueCollector,
 ): NormalizedDraft | undefined {
-  const lineAt = (specPath: string): number | undefined => lineOfPath(doc, lineCounter, specPath);
   const sourceMap = new SourceMap((specPath) => ({ path: specPath, line: lineAt(specPath) }));
   warnUnknownSpecKeys(value, issues, lineAt);
   const input = withSpecDefaults(value);
@@ -105,23 +112,12 @@ function normalizeSpecJson(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const specPath = specPathOf(issue.path) || "configuration";
-      issues.errorAt(sourceMap.locate(specPath), zodMessage(issue));
+      issues.errorAt(sourceMap.locate(specPath), issue.message);
     }
     return undefined;
   }
   const spec: ClusterSpec = parsed.data;
   return { spec, sourceMap };
-}
-
-function zodMessage(issue: {
-  readonly code: string;
-  readonly message: string;
-  readonly input?: unknown;
-  readonly expected?: unknown;
-}): string {
-  if (issue.code === "invalid_type" && issue.input === undefined)
-    return `Required: expected ${String(issue.expected)}.`;
-  return issue.message;
 }
 
 /** The few fields the normalized JSON may leave out; everything else it must spell out. */

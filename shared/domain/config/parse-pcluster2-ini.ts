@@ -233,7 +233,7 @@ function relocate(doc: IniDocument, preamble: readonly IniEntry[], issues: Issue
       const belongs = homeSectionOf(entry.key);
       const hint =
         belongs !== undefined && belongs !== section.type
-          ? ` (it is a [${belongs}] setting)`
+          ? ` (it is a [${belongs}] setting).`
           : didYouMean(entry.key, known);
       issues.warn(
         entry.path,
@@ -393,6 +393,7 @@ class Pcluster2Normalizer {
     if (vpc) {
       sm.set("headNode.subnetId", vpc.ref("master_subnet_id"));
       sm.set("headNode.securityGroupIds", vpc.ref("vpc_security_group_id"));
+      sm.set("headNode.securityGroupIds[0]", vpc.ref("vpc_security_group_id"));
       sm.set("networking.vpcId", vpc.ref("vpc_id"));
     }
 
@@ -405,7 +406,11 @@ class Pcluster2Normalizer {
       : [this.singleQueue(c, scheduler, network)];
     if (vpc) {
       const subnetRef = vpc.ref(vpc.has("compute_subnet_id") ? "compute_subnet_id" : "master_subnet_id");
-      for (let i = 0; i < queues.length; i++) sm.set(`queues[${i}].subnetIds`, subnetRef);
+      for (let i = 0; i < queues.length; i++) {
+        sm.set(`queues[${i}].subnetIds`, subnetRef);
+        sm.set(`queues[${i}].subnetIds[0]`, subnetRef);
+        sm.set(`queues[${i}].securityGroupIds[0]`, vpc.ref("vpc_security_group_id"));
+      }
     }
 
     for (const key of ["scaling_settings", "cw_log_settings", "dashboard_settings"] as const) {
@@ -451,7 +456,7 @@ class Pcluster2Normalizer {
     if (template !== undefined) {
       chosen = sections.get(labelOf("cluster", template));
       if (chosen === undefined && clusters.length > 0) {
-        const names = clusters.map((s) => s.name ?? "").join(", ");
+        const names = clusters.map((s) => s.label).join(", ");
         this.issues.errorAt(
           global?.ref("cluster_template") ?? { path: "[global].cluster_template" },
           `cluster_template refers to [cluster ${template}], which is not in the configuration (it has: ${names})${didYouMean(
@@ -491,11 +496,12 @@ class Pcluster2Normalizer {
       };
       sections.set(chosen.label, chosen);
       this.issues.warn(
-        first.path,
+        chosen.label,
         `There is no [cluster] section: the cluster settings before any section header are taken as ${chosen.label} (its header seems to be missing).`,
         first.line,
       );
-      for (const entry of floating) chosen.entries.set(entry.key, { ...entry, path: `${chosen.label}.${entry.key}` });
+      for (const entry of floating)
+        chosen.entries.set(entry.key, { ...entry, path: `${chosen.label}.${entry.key}` });
       return chosen;
     }
     for (const entry of floating) {
@@ -539,7 +545,7 @@ class Pcluster2Normalizer {
           : `it has ${existing.map((n) => `[${type} ${n}]`).join(", ")}`;
       this.issues.errorAt(
         owner.ref(key),
-        `${key} refers to ${which}, which is not in the configuration (${available})${missing.length === 1 ? didYouMean(missing[0] ?? "", existing) : ""}`,
+        `${key} refers to ${which}, which is not in the configuration (${available})${missing.length === 1 ? didYouMean(missing[0] ?? "", existing) : "."}`,
       );
     }
     return found;

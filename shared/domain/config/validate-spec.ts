@@ -144,7 +144,12 @@ function validateNodeCounts(
     error(`${base}.minCount`, `The minimum node count cannot be negative; got ${cr.minCount}.`);
   if (cr.maxCount !== undefined && cr.maxCount < 1)
     error(`${base}.maxCount`, `The maximum node count must be at least 1; got ${cr.maxCount}.`);
-  if (cr.minCount !== undefined && cr.maxCount !== undefined && cr.minCount > cr.maxCount) {
+  if (
+    cr.minCount !== undefined &&
+    cr.maxCount !== undefined &&
+    cr.maxCount >= 1 &&
+    cr.minCount > cr.maxCount
+  ) {
     error(
       `${base}.minCount`,
       `The minimum node count (${cr.minCount}) is greater than the maximum (${cr.maxCount}).`,
@@ -167,7 +172,7 @@ function validateVcpus(
     error(`${base}.maxVcpus`, `The maximum vCPUs must be at least 1; got ${max}.`);
   if (desired !== undefined && desired < 0)
     error(`${base}.desiredVcpus`, `The desired vCPUs cannot be negative; got ${desired}.`);
-  if (min !== undefined && max !== undefined && min > max) {
+  if (min !== undefined && max !== undefined && max >= 1 && min > max) {
     error(`${base}.minVcpus`, `The minimum vCPUs (${min}) are more than the maximum (${max}).`);
     return;
   }

@@ -8,9 +8,12 @@ import {
   type Node,
   type YAMLMap,
 } from "yaml";
+import { ConfigInvalidError } from "../errors.ts";
 import { closestKey } from "./did-you-mean.ts";
 import type { IssueCollector, SourceMap } from "./issue-collector.ts";
 import { isPlaceholder, placeholderMessage } from "./value-coercion.ts";
+
+const MAX_ALIAS_EXPANSIONS = 1000;
 
 /** A mapping of the document, with its path (`Scheduling.SlurmQueues[0]`) and the line that introduced it. */
 export interface MapCtx {
@@ -36,6 +39,9 @@ export function joinPath(parent: string, key: string): string {
  * issue when the value has the wrong type and a source location for the normalized spec path it feeds.
  */
 export class YamlReader {
+  /** Alias expansions so far: a "billion laughs" document must not make the walk exponential. */
+  #aliasBudget = MAX_ALIAS_EXPANSIONS;
+
   constructor(
     private readonly doc: Document,
     private readonly lineCounter: LineCounter | undefined,
@@ -52,7 +58,14 @@ export class YamlReader {
   /** Follows `*alias` references so anchors work as they do in ParallelCluster's own YAML loader. */
   deref(node: unknown): Node | undefined {
     if (node === null || node === undefined) return undefined;
-    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? undefined;
+    if (isAlias(node)) {
+      this.#aliasBudget--;
+      if (this.#aliasBudget < 0) {
+        const message = `The configuration expands YAML aliases (*name) more than ${MAX_ALIAS_EXPANSIONS} times; write the values out.`;
+        throw new ConfigInvalidError(message, [{ path: "configuration", message }]);
+      }
+      return this.deref(node.resolve(this.doc));
+    }
     const candidate = node as Node;
     if (isScalar(candidate) && candidate.value === null) return undefined;
     return candidate;
@@ -191,7 +204,9 @@ export class YamlReader {
         this.issues.error(path, `${key} must not contain empty items.`, found.line);
         return;
       }
-      const value = this.stringValue(node, path, this.lineOf(node) ?? found.line, `${key}[${index}]`);
+      const line = this.lineOf(node) ?? found.line;
+      if (specPath !== undefined) this.sourceMap.set(`${specPath}[${out.length}]`, { path, line });
+      const value = this.stringValue(node, path, line, `${key}[${index}]`);
       if (value !== undefined) out.push(value);
     });
     return out;
