@@ -1,0 +1,172 @@
+import { randomBytes } from "node:crypto";
+import { type Cluster, type ClusterEvent, type ClusterStatus, holdsName } from "../../domain/cluster.ts";
+import {
+  ClusterExistsError,
+  ClusterNotFoundError,
+  ConcurrentModificationError,
+} from "../../domain/errors.ts";
+import type { ClusterChanges, ClusterStore, ClusterSummary } from "../../ports/cluster-store.ts";
+import type { Page, PageRequest } from "../../ports/page.ts";
+import {
+  assertPageLimit,
+  assertPageTokenSecret,
+  ClusterListPositionSchema,
+  clusterListScope,
+  decodePageToken,
+  encodePageToken,
+  pageHistory,
+} from "../aws/page-token.ts";
+
+/** Construction options for {@link MemoryClusterStore}. */
+export interface MemoryClusterStoreOptions {
+  /** Signs pagination tokens; a random one per store when omitted. */
+  readonly pageTokenSecret?: string;
+}
+
+/** The fields `update` may set; like the DynamoDB store, anything else a caller slips in is ignored. */
+const CHANGE_FIELDS = Object.keys({
+  status: true,
+  stackId: true,
+  headNode: true,
+  failureReason: true,
+  outputs: true,
+  lastEventAt: true,
+  updatedAt: true,
+} satisfies Record<keyof ClusterChanges, true>) as (keyof ClusterChanges)[];
+
+interface StoredCluster {
+  cluster: Cluster;
+  history: ClusterEvent[];
+}
+
+/**
+ * DynamoDB orders string keys by their UTF-8 bytes, i.e. by code point; so must we, or paging would differ
+ * between stores. UTF-16 code units agree with code points except that surrogates (U+D800-DFFF, which
+ * encode code points above U+FFFF) must sort after U+E000-FFFF: shifting the two ranges fixes that.
+ */
+function compareKeys(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  // Mirrors the DynamoDB store, which never writes undefined (removeUndefinedValues).
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function toSummary(cluster: Cluster): ClusterSummary {
+  const { name, clusterId, status, scheduler, stackName, createdAt, updatedAt, failureReason, headNode } =
+    cluster;
+  return withoutUndefined({
+    name,
+    clusterId,
+    status,
+    scheduler,
+    stackName,
+    createdAt,
+    updatedAt,
+    failureReason,
+    headNode,
+  });
+}
+
+/**
+ * `ClusterStore` in process memory, for unit tests and benchmarks. Same semantics as the DynamoDB store
+ * (conditions, listing order, tokens), checked by one shared test suite. Every value going in or out is
+ * copied, so callers cannot change stored state by mutating what they hold.
+ */
+export class MemoryClusterStore implements ClusterStore {
+  readonly #records = new Map<string, StoredCluster>();
+  readonly #secret: string;
+
+  constructor(options: MemoryClusterStoreOptions = {}) {
+    this.#secret = options.pageTokenSecret ?? randomBytes(32).toString("base64url");
+    assertPageTokenSecret(this.#secret);
+  }
+
+  async create(cluster: Cluster, firstEvent: ClusterEvent): Promise<void> {
+    const existing = this.#records.get(cluster.name);
+    if (existing !== undefined && holdsName(existing.cluster.status)) {
+      throw new ClusterExistsError(cluster.name, existing.cluster.status);
+    }
+    this.#records.set(cluster.name, {
+      cluster: withoutUndefined(cluster),
+      history: [withoutUndefined(firstEvent)],
+    });
+  }
+
+  async get(name: string): Promise<Cluster | undefined> {
+    const record = this.#records.get(name);
+    return record === undefined ? undefined : structuredClone(record.cluster);
+  }
+
+  async update(
+    name: string,
+    expected: { readonly version: number; readonly clusterId: string },
+    changes: ClusterChanges,
+    event?: ClusterEvent,
+  ): Promise<Cluster> {
+    const record = this.#current(name, expected);
+    const given: Record<string, unknown> = {};
+    for (const field of CHANGE_FIELDS) given[field] = changes[field];
+    record.cluster = { ...record.cluster, ...withoutUndefined(given), version: record.cluster.version + 1 };
+    if (event !== undefined) record.history.push(withoutUndefined(event));
+    return structuredClone(record.cluster);
+  }
+
+  async remove(
+    name: string,
+    expected: { readonly version: number; readonly clusterId: string },
+  ): Promise<void> {
+    this.#current(name, expected);
+    this.#records.delete(name);
+  }
+
+  async list(request: PageRequest & { readonly status?: ClusterStatus }): Promise<Page<ClusterSummary>> {
+    assertPageLimit(request.limit);
+    const scope = clusterListScope(request.status);
+    const after =
+      request.nextToken === undefined
+        ? undefined
+        : decodePageToken(request.nextToken, scope, this.#secret, ClusterListPositionSchema).after;
+    const matching = [...this.#records.values()]
+      .map((record) => record.cluster)
+      .filter((cluster) =>
+        request.status === undefined ? holdsName(cluster.status) : cluster.status === request.status,
+      )
+      .filter((cluster) => after === undefined || compareKeys(cluster.name, after) > 0)
+      .sort((a, b) => compareKeys(a.name, b.name));
+    const page = matching.slice(0, request.limit).map(toSummary);
+    const last = page.at(-1);
+    if (matching.length <= request.limit || last === undefined) return { items: page };
+    return { items: page, nextToken: encodePageToken({ after: last.name }, scope, this.#secret) };
+  }
+
+  async listEvents(name: string, request: PageRequest): Promise<Page<ClusterEvent>> {
+    const record = this.#records.get(name);
+    if (record === undefined) throw new ClusterNotFoundError(name);
+    return structuredClone(pageHistory(record.history, record.cluster.clusterId, request, this.#secret));
+  }
+
+  /** The record, if it is still at `expected`; the same errors as the DynamoDB store's conditions. */
+  #current(name: string, expected: { readonly version: number; readonly clusterId: string }): StoredCluster {
+    const record = this.#records.get(name);
+    if (record === undefined) throw new ClusterNotFoundError(name);
+    if (record.cluster.version !== expected.version || record.cluster.clusterId !== expected.clusterId) {
+      throw new ConcurrentModificationError(
+        `Cluster '${name}' was changed by another request; read it again.`,
+      );
+    }
+    return record;
+  }
+}
