@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { handler } from "#functions/api/get-cluster.ts";
-import { container } from "#shared/container.ts";
+import { stores } from "#shared/composition/stores.ts";
 import { apiEvent, benchCluster } from "./fixtures.ts";
 
 const context = { awsRequestId: "warm", getRemainingTimeInMillis: () => 30_000 } as Context;
@@ -17,7 +17,7 @@ async function perRequestMicros(fn: () => Promise<unknown>, n: number): Promise<
  * store read and JSON answer. Rounds alternate so drift weighs on both alike; the median round counts.
  */
 export async function warmOverhead(n = 20_000, rounds = 5): Promise<{ found: number; notFound: number }> {
-  const { store } = container().deps;
+  const { store } = stores();
   await store.create(benchCluster("bench"), {
     at: new Date().toISOString(),
     status: "CREATE_IN_PROGRESS",

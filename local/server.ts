@@ -115,6 +115,8 @@ function prepareEnvironment(options: LocalServerOptions, dynamoEndpoint: string)
   };
   for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;
   if (options.stackDelayMs !== undefined) process.env.LOCAL_STACK_DELAY_MS = String(options.stackDelayMs);
+  // With no EventBridge to push stack events, the AWS backend learns from polling at once.
+  if (process.env.CLUSTER_BACKEND === "aws") process.env.RECONCILE_AFTER_SECONDS ??= "0";
   process.env.DATA_DIR = options.dataDir;
   // The embedded store always wins for DynamoDB, whatever endpoint other services use.
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
@@ -158,8 +160,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     };
     eventHandlers.set(detailType, module.handler);
   }
-  const { container } = await import("#shared/container.ts");
-  const local = container().local;
+  const { settings } = await import("#shared/composition/settings.ts");
+  const { localBackend } = await import("#shared/composition/provisioner.ts");
+  const local = settings().CLUSTER_BACKEND === "local" ? localBackend() : undefined;
 
   const pending = new Set<Promise<unknown>>();
   const track = <T>(work: Promise<T>): Promise<T> => {
@@ -184,6 +187,26 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
   const unsubscribe = local?.bus.subscribe((event) => void track(deliver(event)));
   await local?.provisioner.resume();
+
+  // With the AWS backend nothing pushes stack events here (no EventBridge): the reconciler polls instead.
+  let reconciler: NodeJS.Timeout | undefined;
+  if (!local) {
+    const { handler: reconcile } = (await import(join(ROOT, "functions", "events", "reconcile.ts"))) as {
+      handler: EventHandler;
+    };
+    let running = false;
+    reconciler = setInterval(() => {
+      if (running) return;
+      running = true;
+      void track(
+        reconcile({} as LocalBusEvent, lambdaContext("reconcile", randomUUID()))
+          .catch((error: unknown) => console.error("reconcile failed:", error))
+          .finally(() => {
+            running = false;
+          }),
+      );
+    }, settings().RECONCILE_INTERVAL_MS);
+  }
 
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const server = createServer((request, response) => {
@@ -256,6 +279,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     url: `http://${host}:${address.port}`,
     close() {
       closing ??= (async () => {
+        clearInterval(reconciler);
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
         while (pending.size > 0) await Promise.allSettled([...pending]);

@@ -25,6 +25,16 @@ const ConfigSchema = z.object({
   LOCAL_STACK_DELAY_MS: z.coerce.number().int().nonnegative().default(3000),
   /** Local backend: where simulated stacks and job files live. */
   DATA_DIR: z.string().min(1).default(".data"),
+  /** AWS backend: bucket for templates over CloudFormation's 51,200-byte inline limit (and job scripts). */
+  TEMPLATE_BUCKET: z.string().min(3).optional(),
+  /** AWS backend: the ParallelCluster CloudFormation custom resource's ServiceToken (Slurm clusters). */
+  PCLUSTER_SERVICE_TOKEN: z.string().optional(),
+  /** AWS backend: service role for Batch compute environments; the service-linked role when unset. */
+  BATCH_SERVICE_ROLE_ARN: z.string().optional(),
+  /** The reconciler re-reads clusters that have been in a *_IN_PROGRESS state longer than this. */
+  RECONCILE_AFTER_SECONDS: z.coerce.number().int().nonnegative().default(300),
+  /** Local server with the AWS backend: how often the reconciler runs (no EventBridge pushes events there). */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().positive().default(5000),
   /** How long a clientToken is remembered. */
   IDEMPOTENCY_TTL_SECONDS: z.coerce
     .number()

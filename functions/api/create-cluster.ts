@@ -1,4 +1,4 @@
-import { container } from "#shared/container.ts";
+import { clusterDeps } from "#shared/composition/cluster-deps.ts";
 import { MAX_CONFIG_BYTES } from "#shared/domain/config/index.ts";
 import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
 import { clusterResource } from "#shared/http/representations.ts";
@@ -6,7 +6,7 @@ import { parseJsonBody } from "#shared/http/request-parsing.ts";
 import { CreateClusterBodySchema } from "#shared/http/request-schemas.ts";
 import { makeCreateCluster } from "#shared/use-cases/create-cluster.ts";
 
-const createClusterUseCase = makeCreateCluster(container().deps);
+const createClusterUseCase = makeCreateCluster(clusterDeps());
 
 /** Base64 grows a config by 4/3; leave room for the JSON around it. */
 const MAX_BODY_BYTES = Math.ceil((MAX_CONFIG_BYTES * 4) / 3) + 16 * 1024;

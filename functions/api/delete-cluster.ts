@@ -1,11 +1,11 @@
-import { container } from "#shared/container.ts";
+import { clusterDeps } from "#shared/composition/cluster-deps.ts";
 import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
 import { clusterResource } from "#shared/http/representations.ts";
 import { parsePathParams } from "#shared/http/request-parsing.ts";
 import { ClusterNameParamsSchema } from "#shared/http/request-schemas.ts";
 import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
 
-const deleteClusterUseCase = makeDeleteCluster(container().deps);
+const deleteClusterUseCase = makeDeleteCluster(clusterDeps());
 
 /** DELETE /v1/clusters/{name}: 202, also when the cluster is already being deleted. */
 export async function deleteCluster(request: HttpRequest): Promise<HttpResult> {

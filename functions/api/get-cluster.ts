@@ -1,11 +1,11 @@
-import { container } from "#shared/container.ts";
+import { stores } from "#shared/composition/stores.ts";
 import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
 import { clusterResource } from "#shared/http/representations.ts";
 import { parsePathParams } from "#shared/http/request-parsing.ts";
 import { ClusterNameParamsSchema } from "#shared/http/request-schemas.ts";
 import { makeGetCluster } from "#shared/use-cases/query-clusters.ts";
 
-const getClusterUseCase = makeGetCluster(container().deps);
+const getClusterUseCase = makeGetCluster(stores());
 
 /** GET /v1/clusters/{name}. */
 export async function getCluster(request: HttpRequest): Promise<HttpResult> {

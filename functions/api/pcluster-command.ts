@@ -1,4 +1,5 @@
-import { container } from "#shared/container.ts";
+import { clusterDeps } from "#shared/composition/cluster-deps.ts";
+import { settings } from "#shared/composition/settings.ts";
 import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
 import { clusterSummaryResource } from "#shared/http/representations.ts";
 import { assertBodySize, parseQuery } from "#shared/http/request-parsing.ts";
@@ -8,7 +9,7 @@ import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
 import { makePclusterCommand } from "#shared/use-cases/pcluster-command.ts";
 import { makeGetCluster, makeListClusters } from "#shared/use-cases/query-clusters.ts";
 
-const { deps, config } = container();
+const deps = clusterDeps();
 const pclusterCommand = makePclusterCommand(
   {
     createCluster: makeCreateCluster(deps),
@@ -16,7 +17,7 @@ const pclusterCommand = makePclusterCommand(
     deleteCluster: makeDeleteCluster(deps),
     listClusters: makeListClusters(deps),
   },
-  config.API_VERSION,
+  settings().API_VERSION,
 );
 
 /** A base64 config of at most 256 KiB, line-wrapped by `base64`. */

@@ -1,12 +1,12 @@
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import * as z from "zod";
-import { container } from "#shared/container.ts";
+import { clusterDeps } from "#shared/composition/cluster-deps.ts";
 import { stackNameFromId } from "#shared/domain/stack-status.ts";
 import { logger } from "#shared/http/logger.ts";
 import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 
-const applyStackStatus = makeApplyStackStatus(container().deps);
+const applyStackStatus = makeApplyStackStatus(clusterDeps());
 
 /** The part of a "CloudFormation Stack Status Change" event we read. */
 const StackStatusEventSchema = z.object({

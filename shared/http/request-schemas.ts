@@ -58,6 +58,7 @@ export type ListClustersQuery = z.infer<typeof ListClustersQuerySchema>;
 export const ListEventsQuerySchema = z.strictObject({
   limit: limit.default(50),
   nextToken: z.string().min(1).max(2048).optional(),
+  source: z.enum(["status", "stack"]).default("status"),
 });
 
 /** The pcluster v2 commands the command endpoint serves. */

@@ -35,6 +35,27 @@ export function makeApplyStackStatus(
     return undefined;
   }
 
+  /** The first resource failure in the stack's events, as "<LogicalId> (<Type>): <reason>". */
+  async function failingResourceReason(stackId: string): Promise<string | undefined> {
+    try {
+      const { items } = await deps.provisioner.listStackEvents(stackId, { limit: 100 });
+      const failure = [...items]
+        .reverse()
+        .find(
+          (event) =>
+            event.status.endsWith("_FAILED") &&
+            event.resourceType !== "AWS::CloudFormation::Stack" &&
+            event.reason &&
+            !/cancelled/i.test(event.reason),
+        );
+      return failure
+        ? `${failure.logicalResourceId} (${failure.resourceType}): ${failure.reason}`
+        : undefined;
+    } catch {
+      return undefined; // the stack's own reason is still worth recording
+    }
+  }
+
   return async function applyStackStatus(change: StackStatusChange): Promise<StackStatusOutcome> {
     const time = new Date(change.time);
     if (Number.isNaN(time.getTime()))
@@ -50,8 +71,10 @@ export function makeApplyStackStatus(
     const outputs = SUCCESS_STATUSES.has(change.status)
       ? (await deps.provisioner.describeStack(change.stackName))?.outputs
       : undefined;
-    const reason = change.reason?.trim() ? change.reason.trim() : undefined;
     const failed = target.endsWith("_FAILED");
+    const stackReason = change.reason?.trim() ? change.reason.trim() : undefined;
+    // "The following resource(s) failed to create" says little; the resource's own event says why.
+    const reason = failed ? ((await failingResourceReason(change.stackId)) ?? stackReason) : stackReason;
 
     let outcome: StackStatusOutcome["kind"] | "ignored" = "ignored";
     let why = "duplicate or older event";
@@ -67,18 +90,26 @@ export function makeApplyStackStatus(
         }
         const newer = !current.lastEventAt || eventTime >= current.lastEventAt;
         const advance = newer && isForward(current.status, target);
+        // A later report of the status the cluster already has (ROLLBACK_FAILED after ROLLBACK_IN_PROGRESS,
+        // both CREATE_FAILED) counts as the newest observation, as it would have had it arrived first.
+        const refresh =
+          !advance && target === current.status && (!current.lastEventAt || eventTime > current.lastEventAt);
         const mergedOutputs = outputs ? { ...current.outputs, ...outputs } : current.outputs;
         const newOutputs = outputs && JSON.stringify(mergedOutputs) !== JSON.stringify(current.outputs);
         const newReason =
-          failed && reason && (advance || !current.failureReason) && reason !== current.failureReason;
-        if (!advance && !newOutputs && !newReason) return undefined;
+          failed &&
+          reason &&
+          (advance || refresh || !current.failureReason) &&
+          reason !== current.failureReason;
+        if (!advance && !refresh && !newOutputs && !newReason) return undefined;
 
         const status = advance ? target : current.status;
         const at = deps.clock.now().toISOString();
         const headNode = headNodeFrom(status, mergedOutputs, current.scheduler);
         const changes: ClusterChanges = {
           updatedAt: at,
-          ...(advance ? { status, lastEventAt: eventTime } : {}),
+          ...(advance ? { status } : {}),
+          ...(advance || refresh ? { lastEventAt: eventTime } : {}),
           ...(newOutputs && mergedOutputs ? { outputs: mergedOutputs } : {}),
           ...(newReason ? { failureReason: reason } : {}),
           ...(headNode ? { headNode } : {}),

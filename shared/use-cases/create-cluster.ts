@@ -3,8 +3,9 @@ import type { Cluster } from "../domain/cluster.ts";
 import type { ClusterSpec, ConfigWarning } from "../domain/cluster-spec.ts";
 import { decodeConfiguration, parseClusterConfig } from "../domain/config/index.ts";
 import { IdempotencyConflictError } from "../domain/errors.ts";
+import { buildStackTemplate } from "../domain/templates/index.ts";
 import type { ClusterDeps } from "./deps.ts";
-import { mutateCluster } from "./mutate-cluster.ts";
+import { requestStack } from "./request-stack.ts";
 
 /** A request to create a cluster, already validated at the edge. */
 export interface CreateClusterCommand {
@@ -32,11 +33,6 @@ export type CreateClusterOutcome =
   | { readonly kind: "dry-run"; readonly result: DryRunResult }
   | { readonly kind: "created"; readonly cluster: Cluster; readonly replayed: boolean };
 
-/** Optional extras: the template planner, when the AWS template builders are available. */
-export interface CreateClusterExtras {
-  readonly planTemplate?: (spec: ClusterSpec) => { template: unknown; warnings: readonly ConfigWarning[] };
-}
-
 function requestHash(command: CreateClusterCommand, configText: string, prefix: string): string {
   const canonical = JSON.stringify([
     command.name,
@@ -54,21 +50,22 @@ function requestHash(command: CreateClusterCommand, configText: string, prefix: 
  * its progress arrives as stack status events. A `clientToken` makes a retried request answer the first
  * answer; a failure before the stack was requested leaves no record behind.
  */
-export function makeCreateCluster(deps: ClusterDeps, extras: CreateClusterExtras = {}) {
+export function makeCreateCluster(deps: ClusterDeps) {
   return async function createCluster(command: CreateClusterCommand): Promise<CreateClusterOutcome> {
     const configText = decodeConfiguration(command.configuration, command.configurationEncoding);
     const { spec, warnings } = parseClusterConfig(configText);
     deps.provisioner.checkCanProvision(spec);
 
     if (command.dryRun) {
-      const plan = extras.planTemplate?.(spec);
+      // Whatever backend answers, show what the AWS backend would deploy: the plan before the bill.
+      const plan = buildStackTemplate(spec, { clusterName: command.name });
       return {
         kind: "dry-run",
         result: {
           valid: true,
           normalized: spec,
-          warnings: [...warnings, ...(plan?.warnings ?? [])],
-          ...(plan ? { template: plan.template } : {}),
+          warnings: [...warnings, ...plan.warnings],
+          template: plan.template,
         },
       };
     }
@@ -94,14 +91,18 @@ export function makeCreateCluster(deps: ClusterDeps, extras: CreateClusterExtras
       }
     }
 
+    let cluster: Cluster;
     try {
-      const cluster = await recordAndProvision(deps, command, spec, warnings, prefix);
-      if (token) await deps.idempotency.complete(token, { statusCode: 202, body: cluster });
-      return { kind: "created", cluster, replayed: false };
+      cluster = await recordAndProvision(deps, command, spec, warnings, prefix);
     } catch (error) {
       if (token) await deps.idempotency.release(token);
       throw error;
     }
+    // The cluster exists now, whatever happens to the token: failing to store the answer must not turn
+    // a success into an error. A repeat then finds the claim in progress until it is abandoned.
+    if (token)
+      await deps.idempotency.complete(token, { statusCode: 202, body: cluster }).catch(() => undefined);
+    return { kind: "created", cluster, replayed: false };
   };
 }
 
@@ -136,21 +137,8 @@ async function recordAndProvision(
     reason: "create requested",
   });
 
-  let stackId: string;
   try {
-    ({ stackId } = await deps.provisioner.createStack({
-      clusterId: cluster.clusterId,
-      clusterName: cluster.name,
-      stackName: cluster.stackName,
-      spec,
-      rollbackOnFailure: command.rollbackOnFailure,
-      tags: {
-        ...tags,
-        "hpc-cluster-api:managed": "true",
-        "hpc-cluster-api:cluster-name": cluster.name,
-        "hpc-cluster-api:created-by": command.principal.slice(0, 256),
-      },
-    }));
+    return await requestStack(deps, cluster);
   } catch (error) {
     // The stack was never requested: take the record back so the failed request leaves nothing behind.
     await deps.store
@@ -158,12 +146,4 @@ async function recordAndProvision(
       .catch(() => undefined); // the original error is the one the caller must see
     throw error;
   }
-
-  // Stack events may already have moved the record on (the local backend can be instant): only fill
-  // the stack id in, whatever else happened meanwhile.
-  return mutateCluster(deps.store, cluster.name, (current) =>
-    current.clusterId !== cluster.clusterId || current.stackId
-      ? undefined
-      : { changes: { stackId, updatedAt: deps.clock.now().toISOString() } },
-  );
 }

@@ -11,13 +11,20 @@ import { mutateCluster } from "./mutate-cluster.ts";
  */
 export function makeDeleteCluster(deps: Pick<ClusterDeps, "store" | "provisioner" | "clock">) {
   return async function deleteCluster(name: string): Promise<Cluster> {
+    let startedHere = false;
     const cluster = await mutateCluster(deps.store, name, (current) => {
+      startedHere = false;
       if (current.status === "DELETE_COMPLETE") throw new ClusterNotFoundError(name);
+      // Already deleting: ask again below (it rescues a deletion whose first request was lost), but do
+      // not record anything.
       if (current.status === "DELETE_IN_PROGRESS") return undefined;
       assertTransition(current.status, "DELETE_IN_PROGRESS");
+      startedHere = true;
       const at = deps.clock.now().toISOString();
       return {
-        changes: { status: "DELETE_IN_PROGRESS", updatedAt: at },
+        // lastEventAt: stack events older than this request (say, a DELETE_FAILED of an earlier attempt)
+        // must not overrule it.
+        changes: { status: "DELETE_IN_PROGRESS", updatedAt: at, lastEventAt: at },
         event: { at, status: "DELETE_IN_PROGRESS", source: "api", reason: "delete requested" },
       };
     });
@@ -29,6 +36,8 @@ export function makeDeleteCluster(deps: Pick<ClusterDeps, "store" | "provisioner
         ...(cluster.stackId ? { stackId: cluster.stackId } : {}),
       });
     } catch (error) {
+      // A repeated request failing says nothing about the deletion the first one started.
+      if (!startedHere) throw error;
       const reason = `stack deletion could not be requested: ${(error as Error).message}`;
       await mutateCluster(deps.store, name, (current) => {
         if (current.clusterId !== cluster.clusterId || current.status !== "DELETE_IN_PROGRESS")

@@ -14,6 +14,8 @@ export interface ClusterDeps {
     /** Prefix of stacks created through `/v1` (the command endpoint always uses `parallelcluster-`). */
     readonly stackNamePrefix: string;
     readonly idempotencyTtlSeconds: number;
+    /** The reconciler re-reads clusters whose operation has run longer than this. */
+    readonly reconcileAfterSeconds: number;
   };
 }
 

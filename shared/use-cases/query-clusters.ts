@@ -2,6 +2,7 @@ import type { Cluster, ClusterEvent, ClusterStatus } from "../domain/cluster.ts"
 import { ClusterNotFoundError } from "../domain/errors.ts";
 import type { ClusterStore, ClusterSummary } from "../ports/cluster-store.ts";
 import type { Page } from "../ports/page.ts";
+import type { StackEvent, StackProvisioner } from "../ports/stack-provisioner.ts";
 
 /** Reads one cluster; a name nobody holds is `ClusterNotFoundError`. */
 export function makeGetCluster(deps: { readonly store: ClusterStore }) {
@@ -23,12 +24,31 @@ export function makeListClusters(deps: { readonly store: ClusterStore }) {
   };
 }
 
-/** A cluster's status history, newest first. */
-export function makeListClusterEvents(deps: { readonly store: ClusterStore }) {
-  return function listClusterEvents(
+/**
+ * A cluster's history, newest first: its status changes (`source` "status", from our store) or the
+ * events of its stack (`source` "stack", from CloudFormation: which resource did what, and why it failed).
+ */
+export function makeListClusterEvents(deps: {
+  readonly store: ClusterStore;
+  readonly provisioner: StackProvisioner;
+}) {
+  function listClusterEvents(
     name: string,
-    query: { readonly limit: number; readonly nextToken?: string },
-  ): Promise<Page<ClusterEvent>> {
-    return deps.store.listEvents(name, query);
-  };
+    query: { readonly limit: number; readonly nextToken?: string; readonly source?: "status" },
+  ): Promise<Page<ClusterEvent>>;
+  function listClusterEvents(
+    name: string,
+    query: { readonly limit: number; readonly nextToken?: string; readonly source: "stack" },
+  ): Promise<Page<StackEvent>>;
+  async function listClusterEvents(
+    name: string,
+    query: { readonly limit: number; readonly nextToken?: string; readonly source?: "status" | "stack" },
+  ): Promise<Page<ClusterEvent | StackEvent>> {
+    const { source = "status", ...page } = query;
+    if (source === "status") return deps.store.listEvents(name, page);
+    const cluster = await deps.store.get(name);
+    if (!cluster) throw new ClusterNotFoundError(name);
+    return deps.provisioner.listStackEvents(cluster.stackId ?? cluster.stackName, page);
+  }
+  return listClusterEvents;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidNextTokenError } from "../../domain/errors.ts";
+import { stackNameFromId } from "../../domain/stack-status.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type {
   CreateStackRequest,
@@ -126,7 +127,9 @@ export class LocalStackProvisioner implements StackProvisioner {
     request: { readonly limit: number; readonly nextToken?: string },
   ): Promise<{ items: StackEvent[]; nextToken?: string }> {
     await this.#load();
-    const newestFirst = [...(this.#stacks.get(stackName)?.events ?? [])].reverse();
+    // CloudFormation takes a stack's name or its id (the only handle left once it is deleted).
+    const name = stackName.startsWith("arn:") ? (stackNameFromId(stackName) ?? stackName) : stackName;
+    const newestFirst = [...(this.#stacks.get(name)?.events ?? [])].reverse();
     const offset = request.nextToken === undefined ? 0 : Number(request.nextToken);
     if (!Number.isInteger(offset) || offset < 0 || offset > newestFirst.length)
       throw new InvalidNextTokenError();
