@@ -1,0 +1,177 @@
+import { join } from "node:path";
+import { CfnOutput, Duration, Stack, type StackProps } from "aws-cdk-lib";
+import { type EventPattern, Rule, Schedule } from "aws-cdk-lib/aws-events";
+import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { ClusterProvisioning, RESOURCE_API_STACK_PREFIX } from "./constructs/cluster-provisioning.ts";
+import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
+import { stackStatusPattern } from "./constructs/event-patterns.ts";
+import { HouseFunction } from "./constructs/house-function.ts";
+import { Observability } from "./constructs/observability.ts";
+import { OpenApiRestApi } from "./constructs/openapi-rest-api.ts";
+import { accessOf } from "./function-access.ts";
+import { pascalCase } from "./naming.ts";
+import { handlerNames, type OpenApiRoute } from "./openapi-routes.ts";
+import type { StatefulResources } from "./stateful-stack.ts";
+
+/** How an event function is started. */
+export type EventTrigger =
+  /** An EventBridge rule on the default bus. */
+  | { readonly kind: "rule"; readonly pattern: (scope: Construct) => EventPattern }
+  /** A schedule (EventBridge). */
+  | { readonly kind: "schedule"; readonly schedule: Schedule }
+  /** An SQS queue of the stateful stack, with partial batch responses. */
+  | { readonly kind: "queue"; readonly queue: (stateful: StatefulResources) => IQueue };
+
+/** A function under `functions/events/`. */
+export interface EventFunction {
+  /** Entry file `functions/events/<name>.ts`; also the key of its access profile. */
+  readonly name: string;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly trigger: EventTrigger;
+}
+
+/**
+ * The event-driven functions. Adding one is an entry here and a profile in `function-access.ts`; e.g.
+ * `job-status` takes `{ kind: "rule", pattern: batchJobStatePattern }` and `s3-input` takes
+ * `{ kind: "queue", queue: (s) => s.inputQueue }` with `INPUT_FUNCTION_TIMEOUT`.
+ */
+export const EVENT_FUNCTIONS: readonly EventFunction[] = [
+  {
+    name: "stack-status",
+    description: "Applies CloudFormation status changes of our stacks to the clusters",
+    timeout: Duration.seconds(60),
+    trigger: { kind: "rule", pattern: stackStatusPattern },
+  },
+  {
+    name: "reconcile",
+    description: "Every 5 minutes, settles clusters whose stack events were missed",
+    timeout: Duration.minutes(2),
+    trigger: { kind: "schedule", schedule: Schedule.rate(Duration.minutes(5)) },
+  },
+];
+
+/** Files a function reads at run time from next to its bundle. */
+const BUNDLED_FILES: Readonly<Record<string, readonly string[]>> = { "get-openapi": ["openapi.yaml"] };
+
+export interface StatelessStackProps extends StackProps {
+  readonly stateful: StatefulResources;
+  /** The repository root: entry files, lock file and tsconfig are found from it. */
+  readonly projectRoot: string;
+  /** The routes of `openapi.yaml`. */
+  readonly routes: readonly OpenApiRoute[];
+  /** Reported by `/health` and `pcluster version`. */
+  readonly apiVersion: string;
+  /** Default {@link EVENT_FUNCTIONS}. */
+  readonly eventFunctions?: readonly EventFunction[];
+}
+
+/**
+ * Everything that can be replaced at will: the functions, the REST API, the event rules, the dead-letter
+ * queues, the dashboard and the alarms. It holds no data of its own except what waits in a dead-letter
+ * queue.
+ */
+export class StatelessStack extends Stack {
+  readonly restApi: OpenApiRestApi;
+  /** Every function by handler name. */
+  readonly functions: ReadonlyMap<string, HouseFunction>;
+
+  private readonly provisioning: ClusterProvisioning;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { stateful, projectRoot } = props;
+    this.provisioning = new ClusterProvisioning(this, "ClusterProvisioning");
+    const environment = { CLUSTER_BACKEND: "aws", API_VERSION: props.apiVersion };
+    const functions = new Map<string, HouseFunction>();
+    const deadLetterQueues = new Map<string, IQueue>([["input", stateful.inputDeadLetterQueue]]);
+
+    for (const name of handlerNames(props.routes)) {
+      const methods = props.routes.filter((r) => r.handler === name).map((r) => `${r.method} ${r.path}`);
+      const fn = new HouseFunction(this, `Api${pascalCase(name)}`, {
+        entry: join(projectRoot, "functions", "api", `${name}.ts`),
+        description: `${name}: ${methods.join(", ")}`,
+        projectRoot,
+        timeout: Duration.seconds(20),
+        environment,
+        bundledFiles: BUNDLED_FILES[name] ?? [],
+      });
+      this.grant(fn, name, stateful);
+      functions.set(name, fn);
+    }
+
+    for (const event of props.eventFunctions ?? EVENT_FUNCTIONS) {
+      const id = `Event${pascalCase(event.name)}`;
+      const deadLetters =
+        event.trigger.kind === "queue" ? undefined : new DeadLetterQueue(this, `${id}DeadLetters`);
+      const fn = new HouseFunction(this, id, {
+        entry: join(projectRoot, "functions", "events", `${event.name}.ts`),
+        description: `${event.name}: ${event.description}`,
+        projectRoot,
+        timeout: event.timeout,
+        environment,
+        ...(deadLetters === undefined
+          ? {}
+          : { onFailure: new SqsDestination(deadLetters), retryAttempts: 2 }),
+      });
+      this.grant(fn, event.name, stateful);
+      functions.set(event.name, fn);
+      const trigger = event.trigger;
+      if (trigger.kind === "queue") {
+        fn.addEventSource(
+          new SqsEventSource(trigger.queue(stateful), { batchSize: 10, reportBatchItemFailures: true }),
+        );
+        continue;
+      }
+      if (deadLetters === undefined) continue;
+      deadLetterQueues.set(event.name, deadLetters);
+      new Rule(this, `${id}Rule`, {
+        description: `Starts ${event.name}`,
+        ...(trigger.kind === "rule"
+          ? { eventPattern: trigger.pattern(this) }
+          : { schedule: trigger.schedule }),
+        targets: [
+          new LambdaFunction(fn, {
+            deadLetterQueue: deadLetters,
+            retryAttempts: 4,
+            maxEventAge: Duration.hours(2),
+          }),
+        ],
+      });
+    }
+    this.functions = functions;
+
+    this.restApi = new OpenApiRestApi(this, "RestApi", { routes: props.routes, handlers: functions });
+    const observability = new Observability(this, "Observability", {
+      api: this.restApi.api,
+      functions,
+      deadLetterQueues,
+    });
+
+    const api = this.restApi.api;
+    new CfnOutput(this, "ApiUrl", { value: api.url, description: "Base URL of the API (stage Prod)" });
+    new CfnOutput(this, "CommandEndpointUrl", {
+      value: api.urlForPath("/pcluster"),
+      description: "The blog's pcluster command endpoint: POST ?command=...&cluster_name=...",
+    });
+    new CfnOutput(this, "DashboardName", { value: observability.dashboard.dashboardName });
+  }
+
+  /** Turns the function's access profile into `use...()` calls: environment and grant together. */
+  private grant(fn: HouseFunction, name: string, stateful: StatefulResources): void {
+    const access = accessOf(name);
+    if (access.table !== undefined) fn.useTable(stateful.table, access.table);
+    if (access.templateBucket !== undefined)
+      fn.useTemplateBucket(stateful.templateBucket, access.templateBucket);
+    if (access.stacks !== undefined) {
+      fn.useStacks(this.provisioning.stackArns, access.stacks, RESOURCE_API_STACK_PREFIX);
+      if (access.stacks.includes("create") || access.stacks.includes("delete")) {
+        fn.useClusterProvisioning(this.provisioning);
+      }
+    }
+  }
+}
