@@ -6,7 +6,12 @@ import { join, resolve } from "node:path";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { createDocumentClient } from "#shared/adapters/aws/dynamodb-client.ts";
 import { ensureTable } from "#shared/adapters/aws/table-schema.ts";
-import type { LocalBusEvent } from "#shared/adapters/local/local-event-bus.ts";
+import { CachingClusterStore } from "#shared/adapters/local/caching-cluster-store.ts";
+import { type LocalBusEvent, LocalEventBus } from "#shared/adapters/local/local-event-bus.ts";
+import { LocalStackProvisioner } from "#shared/adapters/local/local-stack-provisioner.ts";
+import { systemClock } from "#shared/adapters/system.ts";
+import { useProvisioner } from "#shared/composition/provisioner.ts";
+import { stores, useStores } from "#shared/composition/stores.ts";
 import {
   MethodNotAllowedError,
   PayloadTooLargeError,
@@ -147,6 +152,27 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     throw error;
   }
 
+  // The simulated AWS services, handed to the composition before any handler builds its use case.
+  const { settings } = await import("#shared/composition/settings.ts");
+  let local: { bus: LocalEventBus; provisioner: LocalStackProvisioner } | undefined;
+  if (settings().CLUSTER_BACKEND === "local") {
+    const bus = new LocalEventBus();
+    const config = settings();
+    local = {
+      bus,
+      provisioner: new LocalStackProvisioner({
+        dataDir: config.DATA_DIR,
+        delayMs: config.LOCAL_STACK_DELAY_MS,
+        bus,
+        clock: systemClock,
+      }),
+    };
+    useProvisioner(local.provisioner);
+  }
+  // This process is the only writer of its embedded database: cluster reads can skip it.
+  const base = stores();
+  useStores({ ...base, store: new CachingClusterStore(base.store) });
+
   const routes = loadRoutes(join(ROOT, "openapi.yaml"));
   const apiHandlers = new Map<string, ApiHandler>();
   for (const name of new Set(routes.map((route) => route.handler))) {
@@ -160,9 +186,6 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     };
     eventHandlers.set(detailType, module.handler);
   }
-  const { settings } = await import("#shared/composition/settings.ts");
-  const { localBackend } = await import("#shared/composition/provisioner.ts");
-  const local = settings().CLUSTER_BACKEND === "local" ? localBackend() : undefined;
 
   const pending = new Set<Promise<unknown>>();
   const track = <T>(work: Promise<T>): Promise<T> => {

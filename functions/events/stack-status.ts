@@ -1,8 +1,8 @@
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
-import * as z from "zod";
 import { clusterDeps } from "#shared/composition/cluster-deps.ts";
 import { stackNameFromId } from "#shared/domain/stack-status.ts";
+import * as z from "#shared/domain/zod.ts";
 import { logger } from "#shared/http/logger.ts";
 import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 
@@ -13,7 +13,7 @@ const StackStatusEventSchema = z.object({
   time: z.string(),
   detail: z.object({
     "stack-id": z.string(),
-    "status-details": z.object({ status: z.string(), "status-reason": z.string().optional() }),
+    "status-details": z.object({ status: z.string(), "status-reason": z.optional(z.string()) }),
   }),
 });
 

@@ -1,50 +1,30 @@
 import { createCloudFormationClient, createS3Client } from "../adapters/aws/aws-clients.ts";
 import { CloudFormationStackProvisioner } from "../adapters/aws/cloudformation-stack-provisioner.ts";
-import { LocalEventBus } from "../adapters/local/local-event-bus.ts";
-import { LocalStackProvisioner } from "../adapters/local/local-stack-provisioner.ts";
-import { systemClock } from "../adapters/system.ts";
 import type { StackProvisioner } from "../ports/stack-provisioner.ts";
 import { settings } from "./settings.ts";
 
-/** Local mode's simulated AWS services, which the local server drives. */
-export interface LocalBackend {
-  readonly bus: LocalEventBus;
-  readonly provisioner: LocalStackProvisioner;
+let cached: StackProvisioner | undefined;
+
+/**
+ * Hands in the provisioner to use instead of CloudFormation: the local server does, with its simulated
+ * stacks, before it loads the handlers. Keeps local-only code out of the Lambda bundles.
+ */
+export function useProvisioner(provisioner: StackProvisioner): void {
+  cached = provisioner;
 }
 
-let cachedProvisioner: StackProvisioner | undefined;
-let cachedLocal: LocalBackend | undefined;
-
-/** The local backend (its event bus and simulated stacks), built once per process. */
-export function localBackend(): LocalBackend {
-  if (!cachedLocal) {
-    const config = settings();
-    const bus = new LocalEventBus();
-    cachedLocal = {
-      bus,
-      provisioner: new LocalStackProvisioner({
-        dataDir: config.DATA_DIR,
-        delayMs: config.LOCAL_STACK_DELAY_MS,
-        bus,
-        clock: systemClock,
-      }),
-    };
-  }
-  return cachedLocal;
-}
-
-/** The `StackProvisioner` of `CLUSTER_BACKEND`: CloudFormation, or the local simulation. */
+/** The `StackProvisioner`: CloudFormation, unless the local server handed in its own. */
 export function provisioner(): StackProvisioner {
-  if (cachedProvisioner) return cachedProvisioner;
+  if (cached) return cached;
   const config = settings();
-  cachedProvisioner =
-    config.CLUSTER_BACKEND === "local"
-      ? localBackend().provisioner
-      : new CloudFormationStackProvisioner({
-          cloudFormation: createCloudFormationClient(),
-          ...(config.TEMPLATE_BUCKET ? { s3: createS3Client(), templateBucket: config.TEMPLATE_BUCKET } : {}),
-          ...(config.PCLUSTER_SERVICE_TOKEN ? { pclusterServiceToken: config.PCLUSTER_SERVICE_TOKEN } : {}),
-          ...(config.BATCH_SERVICE_ROLE_ARN ? { batchServiceRoleArn: config.BATCH_SERVICE_ROLE_ARN } : {}),
-        });
-  return cachedProvisioner;
+  if (config.CLUSTER_BACKEND === "local") {
+    throw new Error("CLUSTER_BACKEND=local runs inside the local server only (npm start), which provides it");
+  }
+  cached = new CloudFormationStackProvisioner({
+    cloudFormation: createCloudFormationClient(),
+    ...(config.TEMPLATE_BUCKET ? { s3: createS3Client(), templateBucket: config.TEMPLATE_BUCKET } : {}),
+    ...(config.PCLUSTER_SERVICE_TOKEN ? { pclusterServiceToken: config.PCLUSTER_SERVICE_TOKEN } : {}),
+    ...(config.BATCH_SERVICE_ROLE_ARN ? { batchServiceRoleArn: config.BATCH_SERVICE_ROLE_ARN } : {}),
+  });
+  return cached;
 }

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "./zod.ts";
 
 /**
  * The normalized cluster configuration. ParallelCluster 3 YAML, ParallelCluster 2 INI and JSON inputs all
@@ -14,29 +14,32 @@ export const SchedulerSchema = z.enum(["slurm", "awsbatch"]);
 export const CapacityTypeSchema = z.enum(["ONDEMAND", "SPOT"]);
 export const SourceFormatSchema = z.enum(["pcluster3-yaml", "pcluster2-ini", "json"]);
 
+const count = () => z.int().check(z.nonnegative());
+const positiveCount = () => z.int().check(z.positive());
+
 export const ComputeResourceSchema = z.object({
   name: z.string(),
-  instanceTypes: z.array(z.string()).min(1),
+  instanceTypes: z.array(z.string()).check(z.minLength(1)),
   /** Slurm: node counts. */
-  minCount: z.number().int().nonnegative().optional(),
-  maxCount: z.number().int().positive().optional(),
+  minCount: z.optional(count()),
+  maxCount: z.optional(positiveCount()),
   /** AWS Batch: vCPU counts. */
-  minVcpus: z.number().int().nonnegative().optional(),
-  desiredVcpus: z.number().int().nonnegative().optional(),
-  maxVcpus: z.number().int().positive().optional(),
-  disableHyperthreading: z.boolean().optional(),
-  efa: z.boolean().optional(),
+  minVcpus: z.optional(count()),
+  desiredVcpus: z.optional(count()),
+  maxVcpus: z.optional(positiveCount()),
+  disableHyperthreading: z.optional(z.boolean()),
+  efa: z.optional(z.boolean()),
 });
 
 export const QueueSchema = z.object({
   name: z.string(),
   capacityType: CapacityTypeSchema,
   /** Only with SPOT on AWS Batch: the maximum percentage of the On-Demand price. */
-  spotBidPercentage: z.number().int().min(1).max(100).optional(),
+  spotBidPercentage: z.optional(z.int().check(z.minimum(1), z.maximum(100))),
   subnetIds: z.array(z.string()),
-  securityGroupIds: z.array(z.string()).optional(),
-  placementGroup: z.boolean().optional(),
-  computeResources: z.array(ComputeResourceSchema).min(1),
+  securityGroupIds: z.optional(z.array(z.string())),
+  placementGroup: z.optional(z.boolean()),
+  computeResources: z.array(ComputeResourceSchema).check(z.minLength(1)),
 });
 
 export const SharedStorageSchema = z.object({
@@ -49,23 +52,23 @@ export const SharedStorageSchema = z.object({
 
 export const HeadNodeSchema = z.object({
   instanceType: z.string(),
-  subnetId: z.string().optional(),
-  keyName: z.string().optional(),
-  securityGroupIds: z.array(z.string()).optional(),
-  dcv: z.boolean().optional(),
+  subnetId: z.optional(z.string()),
+  keyName: z.optional(z.string()),
+  securityGroupIds: z.optional(z.array(z.string())),
+  dcv: z.optional(z.boolean()),
 });
 
 export const ClusterSpecSchema = z.object({
   sourceFormat: SourceFormatSchema,
   scheduler: SchedulerSchema,
-  region: z.string().optional(),
+  region: z.optional(z.string()),
   /** ParallelCluster OS name: alinux2, alinux2023, centos7, ubuntu1804, ubuntu2004, ubuntu2204, rhel8, ... */
   os: z.string(),
   headNode: HeadNodeSchema,
-  queues: z.array(QueueSchema).min(1).max(50),
+  queues: z.array(QueueSchema).check(z.minLength(1), z.maxLength(50)),
   networking: z.object({
-    vpcId: z.string().optional(),
-    placementGroup: z.boolean().optional(),
+    vpcId: z.optional(z.string()),
+    placementGroup: z.optional(z.boolean()),
   }),
   sharedStorage: z.array(SharedStorageSchema),
   tags: z.record(z.string(), z.string()),

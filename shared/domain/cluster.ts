@@ -1,6 +1,6 @@
-import * as z from "zod";
 import type { ClusterSpec, ConfigWarning } from "./cluster-spec.ts";
 import { InvalidTransitionError } from "./errors.ts";
+import * as z from "./zod.ts";
 
 /** Cluster statuses, in ParallelCluster's (CloudFormation's) vocabulary. */
 export const CLUSTER_STATUSES = [

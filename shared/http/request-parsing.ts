@@ -1,10 +1,10 @@
-import type * as z from "zod";
 import {
   type FieldIssue,
   PayloadTooLargeError,
   RequestValidationError,
   UnsupportedMediaTypeError,
 } from "../domain/errors.ts";
+import type * as z from "../domain/zod.ts";
 import type { HttpRequest } from "./http-handler.ts";
 
 /** Renders a zod issue path as `body.tags.owner` / `body.queues[0].name`. */
@@ -15,7 +15,7 @@ export function formatPath(prefix: string, path: readonly PropertyKey[]): string
 }
 
 /** Converts zod issues into field issues under `prefix` (`body`, `query`, `path`). */
-export function zodIssues(prefix: string, error: z.ZodError): FieldIssue[] {
+export function zodIssues(prefix: string, error: z.core.$ZodError): FieldIssue[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => ({
@@ -27,7 +27,7 @@ export function zodIssues(prefix: string, error: z.ZodError): FieldIssue[] {
   });
 }
 
-function parseWith<S extends z.ZodType>(
+function parseWith<S extends z.ZodMiniType>(
   schema: S,
   value: unknown,
   prefix: string,
@@ -46,12 +46,12 @@ function parseWith<S extends z.ZodType>(
 }
 
 /** Validates path parameters. */
-export function parsePathParams<S extends z.ZodType>(request: HttpRequest, schema: S): z.output<S> {
+export function parsePathParams<S extends z.ZodMiniType>(request: HttpRequest, schema: S): z.output<S> {
   return parseWith(schema, request.pathParams, "path", "A path parameter");
 }
 
 /** Validates the query string. */
-export function parseQuery<S extends z.ZodType>(request: HttpRequest, schema: S): z.output<S> {
+export function parseQuery<S extends z.ZodMiniType>(request: HttpRequest, schema: S): z.output<S> {
   return parseWith(schema, request.query, "query", "The query string");
 }
 
@@ -68,7 +68,7 @@ export function assertBodySize(request: HttpRequest, maxBytes: number): void {
 }
 
 /** Parses a JSON body (Content-Type application/json) and validates it. */
-export function parseJsonBody<S extends z.ZodType>(
+export function parseJsonBody<S extends z.ZodMiniType>(
   request: HttpRequest,
   schema: S,
   options: { readonly maxBytes: number },

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import * as z from "zod";
 import type { ClusterEvent, ClusterStatus } from "../../domain/cluster.ts";
 import { InvalidNextTokenError } from "../../domain/errors.ts";
+import * as z from "../../domain/zod.ts";
 import type { Page, PageRequest } from "../../ports/page.ts";
 
 /** Bytes of the HMAC-SHA256 kept in a token: 128 bits is plenty against forgery and keeps tokens short. */
@@ -54,7 +54,7 @@ export function decodePageToken<T = unknown>(
   token: string,
   scope: string,
   secret: string,
-  schema?: z.ZodType<T>,
+  schema?: z.ZodMiniType<T>,
 ): T {
   if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) throw new InvalidNextTokenError();
   const parts = token.split(".");
@@ -98,13 +98,13 @@ export function eventsScope(clusterId: string): string {
 }
 
 /** Resume a cluster listing after this name (exclusive). */
-export const ClusterListPositionSchema = z.strictObject({ after: z.string().min(1) });
+export const ClusterListPositionSchema = z.strictObject({ after: z.string().check(z.minLength(1)) });
 
 /**
  * Resume a history listing below this index into the stored (oldest-first) history. Indexes from the
  * oldest end stay valid while new events are appended between pages.
  */
-export const EventsPositionSchema = z.strictObject({ before: z.number().int().positive() });
+export const EventsPositionSchema = z.strictObject({ before: z.int().check(z.positive()) });
 
 /** Throws `RangeError` for a limit that is not a positive integer (the API validates it before us). */
 export function assertPageLimit(limit: number): void {

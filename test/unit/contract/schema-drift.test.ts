@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import * as zm from "zod/mini";
 import { ClusterSpecSchema } from "#shared/domain/cluster-spec.ts";
 import {
   ClusterNameParamsSchema,
@@ -95,7 +96,7 @@ function resolveSpec(node: unknown): unknown {
   return isObject(target) ? { ...target, ...siblings } : target;
 }
 
-function zodFacts(schema: z.ZodType, keywords: readonly string[], propertyNames: boolean): Facts {
+function zodFacts(schema: z.core.$ZodType, keywords: readonly string[], propertyNames: boolean): Facts {
   const jsonSchema = z.toJSONSchema(schema, { io: "input" });
   return collectFacts(jsonSchema, { keywords, propertyNames, resolve: (n) => n });
 }
@@ -213,7 +214,7 @@ describe("ClusterSpecSchema and components.schemas.ClusterSpec", () => {
 
 describe("the drift comparison itself", () => {
   it("notices a property added to the zod schema only", () => {
-    const widened = CreateClusterBodySchema.extend({ priority: z.number().optional() });
+    const widened = zm.extend(CreateClusterBodySchema, { priority: zm.optional(zm.number()) });
     expect(specFacts(requestBodySchema("/v1/clusters", "post"), REQUEST_KEYWORDS, true)).not.toEqual(
       zodFacts(widened, REQUEST_KEYWORDS, true),
     );
@@ -233,7 +234,9 @@ describe("the drift comparison itself", () => {
   });
 
   it("notices a default that differs", () => {
-    const changed = CreateClusterBodySchema.extend({ rollbackOnFailure: z.boolean().default(false) });
+    const changed = zm.extend(CreateClusterBodySchema, {
+      rollbackOnFailure: zm._default(zm.boolean(), false),
+    });
     const diff = zodFacts(changed, REQUEST_KEYWORDS, true);
     expect(diff["$.rollbackOnFailure.default"]).toBe(false);
     expect(specFacts(requestBodySchema("/v1/clusters", "post"), REQUEST_KEYWORDS, true)).not.toEqual(diff);
