@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
+import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, ESM_REQUIRE_BANNER } from "../infra/bundling.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -14,10 +15,11 @@ export const BUNDLE_OPTIONS = {
   format: "esm",
   target: "node20",
   minify: true,
-  external: ["@aws-sdk/*"] as string[],
-  // yaml's ESM build lets esbuild drop the parts we never call (stringify, the CST composer's extras).
-  alias: { yaml: join(ROOT, "node_modules/yaml/browser/index.js") },
-  banner: { js: "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);" },
+  external: BUNDLE_EXTERNALS,
+  alias: Object.fromEntries(
+    Object.entries(BUNDLE_ALIASES).map(([module, path]) => [module, join(ROOT, path)]),
+  ),
+  banner: { js: ESM_REQUIRE_BANNER },
   logLevel: "warning",
 } as const;
 

@@ -16,6 +16,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { Construct } from "constructs";
 import { BY_NAME_INDEX, BY_STATUS_INDEX } from "#shared/adapters/aws/table-schema.ts";
+import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, ESM_REQUIRE_BANNER } from "../bundling.ts";
 import { suppress } from "../nag-suppressions.ts";
 
 /**
@@ -52,10 +53,6 @@ export const POWERTOOLS = {
   logLevel: "INFO",
   metricsNamespace: "HpcClusterApi",
 } as const;
-
-/** Lets a CommonJS dependency call `require` inside the ESM bundle. */
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __houseCreateRequire } from 'node:module'; const require = __houseCreateRequire(import.meta.url);";
 
 /** Bundling hooks that copy `files` (relative to the project root) next to the bundle. */
 function copyIntoBundle(files: readonly string[]): ICommandHooks {
@@ -145,7 +142,13 @@ export class HouseFunction extends NodejsFunction {
         sourceMap: true,
         sourcesContent: false,
         minify: true,
-        externalModules: ["@aws-sdk/*", "@smithy/*"],
+        externalModules: BUNDLE_EXTERNALS,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(BUNDLE_ALIASES).map(([module, path]) => [
+            `--alias:${module}`,
+            join(props.projectRoot, path),
+          ]),
+        ),
         logLevel: LogLevel.WARNING,
         ...(props.bundledFiles === undefined || props.bundledFiles.length === 0
           ? {}

@@ -25,7 +25,8 @@ export class CachingClusterStore implements ClusterStore {
 
   async get(name: string): Promise<Cluster | undefined> {
     const cached = this.#records.get(name);
-    if (cached) return cached;
+    // A copy, as the database would give: a caller mutating its result cannot change the cache.
+    if (cached) return structuredClone(cached);
     const cluster = await this.inner.get(name);
     if (cluster) this.#remember(cluster);
     return cluster;

@@ -257,6 +257,9 @@ function computeEnvironment(
   return {
     Type: "AWS::Batch::ComputeEnvironment",
     Properties: {
+      // Named after the stack: the API's IAM policy allows Batch actions only on our stack-name prefixes,
+      // and the job state rule matches our queues by the same prefix (generated names would not match).
+      ComputeEnvironmentName: sub(`\${AWS::StackName}-ce${plan.index + 1}`),
       Type: "MANAGED",
       State: "ENABLED",
       ComputeResources: computeResources,
@@ -284,6 +287,7 @@ function jobDefinition(platform: Platform, settings: JobDefinitionSettings): Cfn
   return {
     Type: "AWS::Batch::JobDefinition",
     Properties: {
+      JobDefinitionName: sub(`\${AWS::StackName}-${platform === "FARGATE" ? "fargate-job" : "job"}`),
       Type: "container",
       PlatformCapabilities: [platform],
       ContainerProperties: container,
@@ -395,6 +399,7 @@ export function buildBatchTemplate(spec: ClusterSpec, options: TemplateOptions):
     resources[ids.jobQueue] = {
       Type: "AWS::Batch::JobQueue",
       Properties: {
+        JobQueueName: sub(`\${AWS::StackName}-queue${plan.index + 1}`),
         Priority: 1,
         State: "ENABLED",
         ComputeEnvironmentOrder: [{ Order: 1, ComputeEnvironment: ref(ids.computeEnvironment) }],
