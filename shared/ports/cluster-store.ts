@@ -62,6 +62,9 @@ export interface ClusterStore {
   /** Clusters by name order, optionally only those with `status` (through an index, never a scan). */
   list(request: PageRequest & { readonly status?: ClusterStatus }): Promise<Page<ClusterSummary>>;
 
+  /** How many clusters have this status (through the status index: a count, not a read of the items). */
+  countByStatus(status: ClusterStatus): Promise<number>;
+
   /** The cluster's status history, newest first. Throws `ClusterNotFoundError` when there is no such cluster. */
   listEvents(name: string, request: PageRequest): Promise<Page<ClusterEvent>>;
 }

@@ -1,4 +1,4 @@
-import type { Cluster, ClusterEvent, ClusterStatus } from "../domain/cluster.ts";
+import { CLUSTER_STATUSES, type Cluster, type ClusterEvent, type ClusterStatus } from "../domain/cluster.ts";
 import { ClusterNotFoundError } from "../domain/errors.ts";
 import type { ClusterStore, ClusterSummary } from "../ports/cluster-store.ts";
 import type { Page } from "../ports/page.ts";
@@ -51,4 +51,15 @@ export function makeListClusterEvents(deps: {
     return deps.provisioner.listStackEvents(cluster.stackId ?? cluster.stackName, page);
   }
   return listClusterEvents;
+}
+
+/** How many clusters are in each status, for the dashboard's gauge. */
+export function makeCountClustersByStatus(deps: { readonly store: ClusterStore }) {
+  return async function countClustersByStatus(): Promise<Record<ClusterStatus, number>> {
+    const counts = await Promise.all(CLUSTER_STATUSES.map((status) => deps.store.countByStatus(status)));
+    return Object.fromEntries(CLUSTER_STATUSES.map((status, i) => [status, counts[i] ?? 0])) as Record<
+      ClusterStatus,
+      number
+    >;
+  };
 }

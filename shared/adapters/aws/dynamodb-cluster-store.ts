@@ -329,6 +329,29 @@ export class DynamoDbClusterStore implements ClusterStore {
     return { items: page, nextToken: encodePageToken({ after: last.name }, scope, this.#secret) };
   }
 
+  async countByStatus(status: ClusterStatus): Promise<number> {
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await callDynamoDb(() =>
+        this.#client.send(
+          new QueryCommand({
+            TableName: this.#tableName,
+            IndexName: BY_STATUS_INDEX.indexName,
+            KeyConditionExpression: "#pk = :pk",
+            ExpressionAttributeNames: { "#pk": BY_STATUS_INDEX.partitionKey },
+            ExpressionAttributeValues: { ":pk": keys.status(status) },
+            Select: "COUNT",
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      count += out.Count ?? 0;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return count;
+  }
+
   async listEvents(name: string, request: PageRequest): Promise<Page<ClusterEvent>> {
     assertPageLimit(request.limit);
     const out = await callDynamoDb(() =>

@@ -64,6 +64,10 @@ export class CachingClusterStore implements ClusterStore {
     return this.inner.list(request);
   }
 
+  countByStatus(status: ClusterStatus): Promise<number> {
+    return this.inner.countByStatus(status);
+  }
+
   listEvents(name: string, request: PageRequest): Promise<Page<ClusterEvent>> {
     return this.inner.listEvents(name, request);
   }

@@ -152,6 +152,12 @@ export class MemoryClusterStore implements ClusterStore {
     return { items: page, nextToken: encodePageToken({ after: last.name }, scope, this.#secret) };
   }
 
+  async countByStatus(status: ClusterStatus): Promise<number> {
+    let count = 0;
+    for (const entry of this.#records.values()) if (entry.cluster.status === status) count++;
+    return count;
+  }
+
   async listEvents(name: string, request: PageRequest): Promise<Page<ClusterEvent>> {
     const record = this.#records.get(name);
     if (record === undefined) throw new ClusterNotFoundError(name);

@@ -285,6 +285,26 @@ export function describeClusterStoreContract(label: string, makeStore: () => Pro
       });
     });
 
+    describe("counting", () => {
+      it("counts the clusters in each status and follows status changes", async () => {
+        const store = await makeStore();
+        for (const name of ["a", "b", "c"])
+          await store.create(makeCluster(name), makeEvent("CREATE_IN_PROGRESS"));
+        const b = await store.get("b");
+        if (!b) throw new Error("b was not stored");
+
+        await store.update(
+          "b",
+          { version: b.version, clusterId: b.clusterId },
+          { status: "CREATE_COMPLETE", updatedAt: b.updatedAt },
+        );
+
+        expect(await store.countByStatus("CREATE_IN_PROGRESS")).toBe(2);
+        expect(await store.countByStatus("CREATE_COMPLETE")).toBe(1);
+        expect(await store.countByStatus("DELETE_FAILED")).toBe(0);
+      });
+    });
+
     describe("listing", () => {
       describe("over 1,000 clusters", () => {
         let store: ClusterStore;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MemoryClusterStore } from "#shared/adapters/local/memory-cluster-store.ts";
-import type { Cluster, ClusterEvent } from "#shared/domain/cluster.ts";
+import type { Cluster, ClusterEvent, ClusterStatus } from "#shared/domain/cluster.ts";
 import { ConcurrentModificationError } from "#shared/domain/errors.ts";
 import type { StackStatusChange } from "#shared/domain/stack-status.ts";
 import type { ClusterChanges, ClusterStore } from "#shared/ports/cluster-store.ts";
@@ -568,5 +568,9 @@ class HookedStore implements ClusterStore {
 
   listEvents(name: string, request: PageRequest) {
     return this.inner.listEvents(name, request);
+  }
+
+  countByStatus(status: ClusterStatus) {
+    return this.inner.countByStatus(status);
   }
 }
