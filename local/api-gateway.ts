@@ -3,6 +3,30 @@ import type { IncomingMessage } from "node:http";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import type { Route } from "./route-table.ts";
 
+/** An API Gateway caller identity with every field API Gateway sends, null unless given. */
+export function apiGatewayIdentity(
+  given: Partial<APIGatewayProxyEvent["requestContext"]["identity"]>,
+): APIGatewayProxyEvent["requestContext"]["identity"] {
+  return {
+    accessKey: null,
+    accountId: null,
+    apiKey: null,
+    apiKeyId: null,
+    caller: null,
+    clientCert: null,
+    cognitoAuthenticationProvider: null,
+    cognitoAuthenticationType: null,
+    cognitoIdentityId: null,
+    cognitoIdentityPoolId: null,
+    principalOrgId: null,
+    sourceIp: "127.0.0.1",
+    user: null,
+    userAgent: null,
+    userArn: null,
+    ...given,
+  };
+}
+
 /**
  * Builds the API Gateway REST (v1) proxy event that API Gateway would hand the Lambda function for this
  * request, so the local server runs the very handlers Lambda runs.
@@ -50,23 +74,11 @@ export function toProxyEvent(
       authorizer: null,
       protocol: `HTTP/${request.httpVersion}`,
       httpMethod: route.method,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
+      identity: apiGatewayIdentity({
         sourceIp,
         user: principal,
         userAgent: request.headers["user-agent"] ?? null,
-        userArn: null,
-      },
+      }),
       path: url.pathname,
       stage: "local",
       requestId,

@@ -12,19 +12,35 @@ export interface ClusterChanges {
   readonly updatedAt: string;
 }
 
+/**
+ * The fields `update` may set; every store writes exactly these and ignores anything else a caller slips
+ * in. The `satisfies` makes a field added to `ClusterChanges` but not here a compile error.
+ */
+export const CLUSTER_CHANGE_FIELDS = Object.keys({
+  status: true,
+  stackId: true,
+  headNode: true,
+  failureReason: true,
+  outputs: true,
+  lastEventAt: true,
+  updatedAt: true,
+} satisfies Record<keyof ClusterChanges, true>) as (keyof ClusterChanges)[];
+
+/** The fields of a `ClusterSummary` (the DynamoDB indexes project exactly these). */
+export const CLUSTER_SUMMARY_FIELDS = [
+  "name",
+  "clusterId",
+  "status",
+  "scheduler",
+  "stackName",
+  "createdAt",
+  "updatedAt",
+  "failureReason",
+  "headNode",
+] as const satisfies readonly (keyof Cluster)[];
+
 /** What a listing returns per cluster: no configuration, so pages stay small. */
-export type ClusterSummary = Pick<
-  Cluster,
-  | "name"
-  | "clusterId"
-  | "status"
-  | "scheduler"
-  | "stackName"
-  | "createdAt"
-  | "updatedAt"
-  | "failureReason"
-  | "headNode"
->;
+export type ClusterSummary = Pick<Cluster, (typeof CLUSTER_SUMMARY_FIELDS)[number]>;
 
 /**
  * Where clusters live (DynamoDB on AWS and in local mode). Every write is a single conditional write:

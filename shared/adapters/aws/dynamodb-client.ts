@@ -1,6 +1,7 @@
-import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ServiceUnavailableError } from "../../domain/errors.ts";
+import { type AwsClientOptions, clientConfig } from "./client-config.ts";
 
 /**
  * Attempts per call, the first included. The SDK's standard retry mode backs off with jitter between
@@ -8,33 +9,15 @@ import { ServiceUnavailableError } from "../../domain/errors.ts";
  */
 export const DEFAULT_MAX_ATTEMPTS = 4;
 
-/** Options for {@link createDocumentClient}; everything else comes from the SDK's standard sources. */
-export interface DocumentClientOptions {
-  /**
-   * Overrides the endpoint (dynalite in tests). Without it the SDK itself reads
-   * `AWS_ENDPOINT_URL_DYNAMODB`, then `AWS_ENDPOINT_URL`, then the shared config file.
-   */
-  readonly endpoint?: string;
-  /** Without it the SDK reads `AWS_REGION` / the shared config file. */
-  readonly region?: string;
-  /** Without them the SDK uses its default provider chain (the Lambda role, env, profile). */
-  readonly credentials?: DynamoDBClientConfig["credentials"];
-  readonly maxAttempts?: number;
-}
+/** Options for {@link createDocumentClient}. */
+export type DocumentClientOptions = AwsClientOptions;
 
 /**
  * Creates a document client. Prefer {@link getDocumentClient} in application code, so a process shares
  * one client (and its connection pool); tests create their own to point at dynalite.
  */
 export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDBDocumentClient {
-  const config: DynamoDBClientConfig = {
-    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    // Without timeouts a stuck socket holds a Lambda until its own timeout; these bound one attempt.
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
-  };
-  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
-  if (options.region !== undefined) config.region = options.region;
-  if (options.credentials !== undefined) config.credentials = options.credentials;
+  const config = clientConfig(options, { maxAttempts: DEFAULT_MAX_ATTEMPTS, requestTimeoutMs: 5_000 });
   return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
     marshallOptions: { removeUndefinedValues: true },
   });

@@ -13,7 +13,12 @@ import {
   ClusterNotFoundError,
   ConcurrentModificationError,
 } from "../../domain/errors.ts";
-import type { ClusterChanges, ClusterStore, ClusterSummary } from "../../ports/cluster-store.ts";
+import {
+  CLUSTER_CHANGE_FIELDS,
+  type ClusterChanges,
+  type ClusterStore,
+  type ClusterSummary,
+} from "../../ports/cluster-store.ts";
 import type { Page, PageRequest } from "../../ports/page.ts";
 import { callDynamoDb, isConditionalCheckFailed } from "./dynamodb-client.ts";
 import {
@@ -42,20 +47,6 @@ export interface DynamoDbClusterStoreOptions {
   /** Signs pagination tokens; the same value in every function that serves the same API. */
   readonly pageTokenSecret: string;
 }
-
-/**
- * The fields `update` may set. The `satisfies` makes adding a field to `ClusterChanges` without listing it
- * here a compile error, so no change is ever silently dropped.
- */
-const CHANGE_FIELDS = Object.keys({
-  status: true,
-  stackId: true,
-  headNode: true,
-  failureReason: true,
-  outputs: true,
-  lastEventAt: true,
-  updatedAt: true,
-} satisfies Record<keyof ClusterChanges, true>) as (keyof ClusterChanges)[];
 
 /** Attributes of the item that are not `Cluster` fields. */
 const STORAGE_ATTRIBUTES = new Set<string>([
@@ -196,7 +187,7 @@ export class DynamoDbClusterStore implements ClusterStore {
       sets.push(`#${attribute} = :${attribute}`);
     };
 
-    for (const field of CHANGE_FIELDS) {
+    for (const field of CLUSTER_CHANGE_FIELDS) {
       const value = changes[field];
       if (value !== undefined) set(field, value);
     }

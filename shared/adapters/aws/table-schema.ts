@@ -5,6 +5,7 @@ import {
   type TableDescription,
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { CLUSTER_SUMMARY_FIELDS } from "../../ports/cluster-store.ts";
 import { isResourceNotFound } from "./dynamodb-client.ts";
 
 /**
@@ -37,17 +38,7 @@ export const BY_STATUS_INDEX = {
  * Non-key attributes both indexes carry: exactly what a `ClusterSummary` needs, never the configuration,
  * so listings read small items.
  */
-export const SUMMARY_ATTRIBUTES = [
-  "name",
-  "clusterId",
-  "status",
-  "scheduler",
-  "stackName",
-  "createdAt",
-  "updatedAt",
-  "failureReason",
-  "headNode",
-] as const;
+export const SUMMARY_ATTRIBUTES = CLUSTER_SUMMARY_FIELDS;
 
 /** Key values: the item layout, in one place. */
 export const keys = {

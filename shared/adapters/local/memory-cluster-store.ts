@@ -5,7 +5,13 @@ import {
   ClusterNotFoundError,
   ConcurrentModificationError,
 } from "../../domain/errors.ts";
-import type { ClusterChanges, ClusterStore, ClusterSummary } from "../../ports/cluster-store.ts";
+import {
+  CLUSTER_CHANGE_FIELDS,
+  CLUSTER_SUMMARY_FIELDS,
+  type ClusterChanges,
+  type ClusterStore,
+  type ClusterSummary,
+} from "../../ports/cluster-store.ts";
 import type { Page, PageRequest } from "../../ports/page.ts";
 import {
   assertPageLimit,
@@ -22,17 +28,6 @@ export interface MemoryClusterStoreOptions {
   /** Signs pagination tokens; a random one per store when omitted. */
   readonly pageTokenSecret?: string;
 }
-
-/** The fields `update` may set; like the DynamoDB store, anything else a caller slips in is ignored. */
-const CHANGE_FIELDS = Object.keys({
-  status: true,
-  stackId: true,
-  headNode: true,
-  failureReason: true,
-  outputs: true,
-  lastEventAt: true,
-  updatedAt: true,
-} satisfies Record<keyof ClusterChanges, true>) as (keyof ClusterChanges)[];
 
 interface StoredCluster {
   cluster: Cluster;
@@ -65,19 +60,9 @@ function withoutUndefined<T extends object>(value: T): T {
 }
 
 function toSummary(cluster: Cluster): ClusterSummary {
-  const { name, clusterId, status, scheduler, stackName, createdAt, updatedAt, failureReason, headNode } =
-    cluster;
-  return withoutUndefined({
-    name,
-    clusterId,
-    status,
-    scheduler,
-    stackName,
-    createdAt,
-    updatedAt,
-    failureReason,
-    headNode,
-  });
+  return withoutUndefined(
+    Object.fromEntries(CLUSTER_SUMMARY_FIELDS.map((field) => [field, cluster[field]])) as ClusterSummary,
+  );
 }
 
 /**
@@ -118,7 +103,7 @@ export class MemoryClusterStore implements ClusterStore {
   ): Promise<Cluster> {
     const record = this.#current(name, expected);
     const given: Record<string, unknown> = {};
-    for (const field of CHANGE_FIELDS) given[field] = changes[field];
+    for (const field of CLUSTER_CHANGE_FIELDS) given[field] = changes[field];
     record.cluster = { ...record.cluster, ...withoutUndefined(given), version: record.cluster.version + 1 };
     if (event !== undefined) record.history.push(withoutUndefined(event));
     return structuredClone(record.cluster);
