@@ -135,3 +135,30 @@ export class UpstreamError extends DomainError {
 export class UnsupportedMediaTypeError extends DomainError {
   readonly code = "unsupported-media-type";
 }
+
+/** No job with this id on this cluster. */
+export class JobNotFoundError extends DomainError {
+  readonly code = "job-not-found";
+  constructor(
+    readonly clusterName: string,
+    readonly jobId: string,
+  ) {
+    super(`No job '${jobId}' on cluster '${clusterName}'.`);
+  }
+}
+
+/** A job record with this id already exists (a retried submit with the same client token). */
+export class JobExistsError extends DomainError {
+  readonly code = "job-exists";
+}
+
+/** The cluster exists but cannot take jobs in its current status. */
+export class ClusterNotReadyError extends DomainError {
+  readonly code = "cluster-not-ready";
+  constructor(
+    readonly clusterName: string,
+    readonly status: string,
+  ) {
+    super(`Cluster '${clusterName}' is ${status}; jobs can be submitted once it is CREATE_COMPLETE.`);
+  }
+}

@@ -3,8 +3,10 @@ import * as errors from "#shared/domain/errors.ts";
 import {
   ClusterExistsError,
   ClusterNotFoundError,
+  ClusterNotReadyError,
   DomainError,
   InvalidTransitionError,
+  JobNotFoundError,
   MethodNotAllowedError,
   RequestValidationError,
   ServiceUnavailableError,
@@ -25,9 +27,12 @@ const EXPECTED_STATUS: Readonly<Record<string, number>> = {
   InvalidNextTokenError: 400,
   UnauthorizedError: 401,
   ClusterNotFoundError: 404,
+  JobNotFoundError: 404,
   RouteNotFoundError: 404,
   MethodNotAllowedError: 405,
   ClusterExistsError: 409,
+  ClusterNotReadyError: 409,
+  JobExistsError: 409,
   IdempotencyConflictError: 409,
   InvalidTransitionError: 409,
   ConcurrentModificationError: 409,
@@ -45,6 +50,10 @@ function instanceOf(name: string, cls: AnyErrorClass): DomainError {
       return new ClusterNotFoundError("alpha");
     case "ClusterExistsError":
       return new ClusterExistsError("alpha", "CREATE_COMPLETE");
+    case "ClusterNotReadyError":
+      return new ClusterNotReadyError("alpha", "CREATE_IN_PROGRESS");
+    case "JobNotFoundError":
+      return new JobNotFoundError("alpha", "job-1");
     case "InvalidTransitionError":
       return new InvalidTransitionError("DELETE_COMPLETE", "DELETE_IN_PROGRESS");
     case "MethodNotAllowedError":
