@@ -8,10 +8,14 @@ import { createDocumentClient } from "#shared/adapters/aws/dynamodb-client.ts";
 import { ensureTable } from "#shared/adapters/aws/table-schema.ts";
 import { CachingClusterStore } from "#shared/adapters/local/caching-cluster-store.ts";
 import { type LocalBusEvent, LocalEventBus } from "#shared/adapters/local/local-event-bus.ts";
+import { LocalJobRunner } from "#shared/adapters/local/local-job-runner.ts";
 import { LocalStackProvisioner } from "#shared/adapters/local/local-stack-provisioner.ts";
 import { systemClock } from "#shared/adapters/system.ts";
+import { useJobSchedulers } from "#shared/composition/job-schedulers.ts";
+import { jobStore } from "#shared/composition/job-store.ts";
 import { useProvisioner } from "#shared/composition/provisioner.ts";
 import { stores, useStores } from "#shared/composition/stores.ts";
+import { clusterMaxVcpus } from "#shared/domain/cluster-spec.ts";
 import {
   MethodNotAllowedError,
   PayloadTooLargeError,
@@ -52,6 +56,7 @@ const ROOT = resolve(import.meta.dirname, "..");
 /** EventBridge rules, as deployed: event type -> the function the rule targets. */
 const EVENT_ROUTES: Readonly<Record<string, string>> = {
   "CloudFormation Stack Status Change": "stack-status",
+  "Batch Job State Change": "job-status",
 };
 
 let started = false;
@@ -154,10 +159,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
   // The simulated AWS services, handed to the composition before any handler builds its use case.
   const { settings } = await import("#shared/composition/settings.ts");
-  let local: { bus: LocalEventBus; provisioner: LocalStackProvisioner } | undefined;
+  // This process is the only writer of its embedded database: cluster reads can skip it.
+  const base = stores();
+  useStores({ ...base, store: new CachingClusterStore(base.store) });
+  let local: { bus: LocalEventBus; provisioner: LocalStackProvisioner; runner: LocalJobRunner } | undefined;
   if (settings().CLUSTER_BACKEND === "local") {
     const bus = new LocalEventBus();
     const config = settings();
+    const maxVcpus = new Map<string, number>();
     local = {
       bus,
       provisioner: new LocalStackProvisioner({
@@ -166,12 +175,24 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         bus,
         clock: systemClock,
       }),
+      runner: new LocalJobRunner({
+        dataDir: config.DATA_DIR,
+        bus,
+        clock: systemClock,
+        maxConcurrentVcpus: (clusterName) => maxVcpus.get(clusterName) ?? 4,
+        lookupStatus: async (clusterName, jobId) => (await jobStore().get(clusterName, jobId))?.status,
+      }),
     };
+    const runner = local.runner;
     useProvisioner(local.provisioner);
+    useJobSchedulers({
+      kindFor: () => "local",
+      forCluster: (cluster) => {
+        maxVcpus.set(cluster.name, clusterMaxVcpus(cluster.config));
+        return runner;
+      },
+    });
   }
-  // This process is the only writer of its embedded database: cluster reads can skip it.
-  const base = stores();
-  useStores({ ...base, store: new CachingClusterStore(base.store) });
 
   const routes = loadRoutes(join(ROOT, "openapi.yaml"));
   const apiHandlers = new Map<string, ApiHandler>();
@@ -210,6 +231,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
   const unsubscribe = local?.bus.subscribe((event) => void track(deliver(event)));
   await local?.provisioner.resume();
+  await local?.runner.resume();
 
   // With the AWS backend nothing pushes stack events here (no EventBridge): the reconciler polls instead.
   let reconciler: NodeJS.Timeout | undefined;
@@ -310,6 +332,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         await stopped;
         unsubscribe?.();
         local?.provisioner.close();
+        await local?.runner.close();
         await db.close();
       })();
       return closing;

@@ -31,6 +31,8 @@ const ConfigSchema = z.object({
   RECONCILE_AFTER_SECONDS: wholeNumber(300),
   /** Local server with the AWS backend: how often the reconciler runs (no EventBridge pushes events there). */
   RECONCILE_INTERVAL_MS: wholeNumber(5000, 1),
+  /** How long finished job records stay queryable (their DynamoDB TTL), in days. */
+  JOB_RETENTION_DAYS: wholeNumber(90, 1),
   /** How long a clientToken is remembered. */
   IDEMPOTENCY_TTL_SECONDS: wholeNumber(24 * 3600, 1),
   /** Reported by /health and `pcluster version`. */

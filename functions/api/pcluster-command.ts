@@ -1,13 +1,16 @@
 import { clusterDeps } from "#shared/composition/cluster-deps.ts";
+import { jobDeps } from "#shared/composition/job-deps.ts";
 import { settings } from "#shared/composition/settings.ts";
 import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
-import { clusterSummaryResource } from "#shared/http/representations.ts";
+import { decodeScript } from "#shared/http/job-request.ts";
+import { clusterSummaryResource, jobSummaryResource } from "#shared/http/representations.ts";
 import { assertBodySize, parseQuery } from "#shared/http/request-parsing.ts";
 import { PclusterCommandQuerySchema } from "#shared/http/request-schemas.ts";
 import { makeCreateCluster } from "#shared/use-cases/create-cluster.ts";
 import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
 import { makePclusterCommand } from "#shared/use-cases/pcluster-command.ts";
 import { makeGetCluster, makeListClusters } from "#shared/use-cases/query-clusters.ts";
+import { makeSubmitJob } from "#shared/use-cases/submit-job.ts";
 
 const deps = clusterDeps();
 const pclusterCommand = makePclusterCommand(
@@ -16,6 +19,8 @@ const pclusterCommand = makePclusterCommand(
     getCluster: makeGetCluster(deps),
     deleteCluster: makeDeleteCluster(deps),
     listClusters: makeListClusters(deps),
+    submitJob: makeSubmitJob(jobDeps()),
+    decodeScript: (body) => decodeScript(body, "body"),
   },
   settings().API_VERSION,
 );
@@ -51,6 +56,7 @@ export async function pclusterCommandHandler(request: HttpRequest): Promise<Http
       ...(result.cluster ? { cluster: clusterSummaryResource(result.cluster) } : {}),
       ...(result.clusters ? { clusters: result.clusters.map(clusterSummaryResource) } : {}),
       ...(result.version ? { version: result.version } : {}),
+      ...(result.job ? { job: jobSummaryResource(result.job) } : {}),
     },
   };
 }

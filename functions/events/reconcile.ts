@@ -1,15 +1,20 @@
 import middy from "@middy/core";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { clusterDeps } from "#shared/composition/cluster-deps.ts";
+import { jobDeps } from "#shared/composition/job-deps.ts";
 import { logger } from "#shared/http/logger.ts";
 import { putMetric } from "#shared/http/metrics.ts";
+import { makeApplyJobObservation } from "#shared/use-cases/apply-job-observation.ts";
 import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 import { makeCountClustersByStatus } from "#shared/use-cases/query-clusters.ts";
 import { makeReconcileClusters } from "#shared/use-cases/reconcile-clusters.ts";
+import { makeReconcileJobs } from "#shared/use-cases/reconcile-jobs.ts";
 
 const deps = clusterDeps();
 const reconcileClusters = makeReconcileClusters(deps, makeApplyStackStatus(deps));
 const countClustersByStatus = makeCountClustersByStatus(deps);
+const jobs = jobDeps();
+const reconcileJobs = makeReconcileJobs(jobs, makeApplyJobObservation(jobs));
 
 /**
  * Scheduled (every few minutes): repairs clusters whose stack events were missed, then publishes the
@@ -18,9 +23,11 @@ const countClustersByStatus = makeCountClustersByStatus(deps);
 export async function reconcile() {
   const report = await reconcileClusters();
   if (report.examined > 0) logger.info("reconciled clusters", { ...report });
+  const jobReport = await reconcileJobs();
+  if (jobReport.examined > 0) logger.info("reconciled jobs", { ...jobReport });
   const counts = await countClustersByStatus();
   for (const [status, count] of Object.entries(counts)) putMetric("Clusters", count, { status });
-  return { ...report, counts };
+  return { ...report, jobs: jobReport, counts };
 }
 
 export const handler = middy<ScheduledEvent, unknown, Error, Context>().handler(reconcile);

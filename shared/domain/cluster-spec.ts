@@ -102,3 +102,17 @@ export function clusterUserFor(os: string): string {
   if (os === "centos7" || os === "centos8") return "centos";
   return "ec2-user";
 }
+
+/**
+ * The most vCPUs a cluster runs jobs on at once: AWS Batch's maximum vCPUs summed over its compute
+ * resources; for Slurm, one per compute node slot (the local runner's concurrency bound).
+ */
+export function clusterMaxVcpus(spec: ClusterSpec): number {
+  let total = 0;
+  for (const queue of spec.queues) {
+    for (const resource of queue.computeResources) {
+      total += spec.scheduler === "awsbatch" ? (resource.maxVcpus ?? 0) : (resource.maxCount ?? 0);
+    }
+  }
+  return Math.max(1, total);
+}

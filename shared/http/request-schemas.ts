@@ -1,5 +1,6 @@
 import { ClusterStatusSchema } from "../domain/cluster.ts";
 import { CLUSTER_NAME } from "../domain/cluster-spec.ts";
+import { JobStatusSchema } from "../domain/job.ts";
 import * as z from "../domain/zod.ts";
 
 /**
@@ -71,10 +72,155 @@ export const ListEventsQuerySchema = z.strictObject({
 });
 
 /** The pcluster v2 commands the command endpoint serves. */
-export const PclusterCommandSchema = z.enum(["create", "status", "delete", "list", "version"]);
+export const PclusterCommandSchema = z.enum(["create", "status", "delete", "list", "version", "submit-job"]);
 
 export const PclusterCommandQuerySchema = z.strictObject({
   command: PclusterCommandSchema,
   cluster_name: z.optional(clusterName),
 });
 export type PclusterCommandQuery = z.infer<typeof PclusterCommandQuerySchema>;
+
+/** Our job ids are ULIDs. */
+export const JOB_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const jobId = z.string().check(z.regex(JOB_ID, "a job id as this API returns it (26 characters)"));
+
+export const JobParamsSchema = z.object({ name: clusterName, jobId });
+
+/** Batch's pattern rules: digits (or letters and `.:` for reasons) with at most one `*`, at the end. */
+const exitCodePattern = z
+  .string()
+  .check(z.regex(/^[0-9]{1,512}\*?$|^\*$/, "digits, with an optional trailing '*' (the only wildcard)"));
+const reasonPattern = z
+  .string()
+  .check(
+    z.regex(
+      /^[A-Za-z0-9 .:]{0,512}\*?$/,
+      "letters, digits, spaces, '.' and ':', with an optional trailing '*' (the only wildcard)",
+    ),
+  );
+
+export const RetryStrategySchema = z.strictObject({
+  attempts: z
+    .int("attempts must be a whole number from 1 to 10")
+    .check(z.minimum(1, "attempts must be at least 1"), z.maximum(10, "attempts must be at most 10")),
+  evaluateOnExit: z.optional(
+    z
+      .array(
+        z.strictObject({
+          onExitCode: z.optional(exitCodePattern),
+          onReason: z.optional(reasonPattern),
+          onStatusReason: z.optional(reasonPattern),
+          action: z.enum(["RETRY", "EXIT"]),
+        }),
+      )
+      .check(z.maxLength(5, "at most 5 evaluateOnExit rules (AWS Batch's limit)")),
+  ),
+});
+
+export const SubmitJobBodySchema = z
+  .strictObject({
+    name: z
+      .string()
+      .check(
+        z.regex(
+          /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/,
+          "1-128 letters, digits, '-' and '_', starting with a letter or digit",
+        ),
+      ),
+    command: z.optional(
+      z
+        .array(z.string().check(z.maxLength(8192)))
+        .check(z.minLength(1, "the command needs at least the program"), z.maxLength(1000)),
+    ),
+    script: z.optional(z.string().check(z.minLength(1), z.maxLength(256 * 1024))),
+    scriptEncoding: z._default(z.enum(["base64", "text"]), "text"),
+    image: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/, "a container image reference")),
+    ),
+    vcpus: z.optional(z.number().check(z.positive(), z.maximum(256))),
+    memoryMiB: z.optional(z.int().check(z.minimum(4), z.maximum(1_048_576))),
+    environment: z._default(
+      z
+        .record(
+          z.string().check(
+            z.regex(
+              /^[A-Za-z_][A-Za-z0-9_]{0,254}$/,
+              "names use letters, digits and '_', not starting with a digit",
+            ),
+            z.refine((name) => !name.startsWith("AWS_BATCH"), "names starting with AWS_BATCH are reserved"),
+          ),
+          z.string().check(z.maxLength(32_768)),
+        )
+        .check(z.refine((env) => Object.keys(env).length <= 100, "at most 100 environment variables")),
+      {},
+    ),
+    arraySize: z.optional(
+      z
+        .int("arraySize must be a whole number")
+        .check(
+          z.minimum(2, "arraySize must be at least 2 (AWS Batch's rule)"),
+          z.maximum(10_000, "arraySize must be at most 10,000"),
+        ),
+    ),
+    dependsOn: z._default(
+      z
+        .array(z.strictObject({ jobId, type: z.optional(z.enum(["N_TO_N", "SEQUENTIAL"])) }))
+        .check(z.maxLength(20, "at most 20 dependencies (AWS Batch's limit)")),
+      [],
+    ),
+    retryStrategy: z.optional(RetryStrategySchema),
+    timeoutSeconds: z.optional(
+      z.int().check(z.minimum(60, "timeoutSeconds must be at least 60 (AWS Batch's minimum)")),
+    ),
+    nodes: z.optional(z.int().check(z.minimum(1), z.maximum(1000))),
+    logGroup: z.optional(
+      z
+        .string()
+        .check(
+          z.regex(
+            /^[A-Za-z0-9._/#-]{1,512}$/,
+            "a CloudWatch Logs group name: letters, digits, '.', '_', '/', '#', '-'",
+          ),
+        ),
+    ),
+    inputUri: z.optional(
+      z.string().check(z.regex(/^(s3|file):\/\/[^\s]{1,2040}$/, "an s3:// or file:// URI")),
+    ),
+    clientToken: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, '-' and '_'")),
+    ),
+  })
+  .check(
+    z.refine((body) => (body.command === undefined) !== (body.script === undefined), {
+      message: "give exactly one of command (an argv array) and script",
+      path: ["command"],
+    }),
+  );
+export type SubmitJobBody = z.infer<typeof SubmitJobBodySchema>;
+
+const isoTime = z
+  .string()
+  .check(z.iso.datetime({ offset: true, error: "an ISO 8601 time such as 2026-01-31T00:00:00Z" }));
+
+export const ListJobsQuerySchema = z.strictObject({
+  limit,
+  nextToken,
+  status: z.optional(JobStatusSchema),
+  createdAfter: z.optional(isoTime),
+  createdBefore: z.optional(isoTime),
+});
+
+export const JobLogsQuerySchema = z.strictObject({
+  limit: z._default(
+    z.coerce
+      .number()
+      .check(
+        z.int("limit must be a whole number"),
+        z.minimum(1),
+        z.maximum(1000, "limit must be at most 1000"),
+      ),
+    100,
+  ),
+  nextToken,
+  attempt: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
+});

@@ -1,5 +1,5 @@
 import type { Cluster } from "../domain/cluster.ts";
-import type { Job, JobObservation } from "../domain/job.ts";
+import type { Job, JobObservation, JobSpec } from "../domain/job.ts";
 
 /** One line of a job's output. */
 export interface LogLine {
@@ -12,6 +12,12 @@ export interface LogLine {
  * changes come back as observations (events, or `describe` when polling).
  */
 export interface JobScheduler {
+  /**
+   * Throws `RequestValidationError` naming the field when this scheduler cannot take the job (its own
+   * limits: name rules, tag counts, sizes), so a refused job is refused before anything is recorded.
+   */
+  validate?(name: string, spec: JobSpec, cluster: Cluster): void;
+
   /**
    * Submits the job (already recorded, with its id) to the cluster's scheduler; returns the scheduler's
    * id. Called once per job id: the record's conditional write is the idempotency.

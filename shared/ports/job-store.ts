@@ -17,7 +17,15 @@ export interface JobChanges {
 /** What a job listing returns per job: no spec, so pages stay small. */
 export type JobSummary = Pick<
   Job,
-  "jobId" | "clusterName" | "name" | "status" | "statusReason" | "createdAt" | "updatedAt" | "startedAt" | "stoppedAt"
+  | "jobId"
+  | "clusterName"
+  | "name"
+  | "status"
+  | "statusReason"
+  | "createdAt"
+  | "updatedAt"
+  | "startedAt"
+  | "stoppedAt"
 >;
 
 /** A listing of one cluster's jobs. */
@@ -47,3 +55,32 @@ export interface JobStore {
   /** Jobs not yet finished, across clusters, for the reconciler (oldest first). */
   listActive(request: PageRequest): Promise<Page<Pick<Job, "clusterName" | "jobId">>>;
 }
+
+/**
+ * The fields `update` may set; every store writes exactly these and ignores anything else a caller slips
+ * in. The `satisfies` makes a field added to `JobChanges` but not here a compile error.
+ */
+export const JOB_CHANGE_FIELDS = Object.keys({
+  status: true,
+  statusReason: true,
+  externalId: true,
+  attempts: true,
+  arrayProgress: true,
+  startedAt: true,
+  stoppedAt: true,
+  lastEventAt: true,
+  updatedAt: true,
+} satisfies Record<keyof JobChanges, true>) as (keyof JobChanges)[];
+
+/** The fields of a `JobSummary` (the DynamoDB indexes project them); complete by the same `satisfies`. */
+export const JOB_SUMMARY_FIELDS = Object.keys({
+  jobId: true,
+  clusterName: true,
+  name: true,
+  status: true,
+  statusReason: true,
+  createdAt: true,
+  updatedAt: true,
+  startedAt: true,
+  stoppedAt: true,
+} satisfies Record<keyof JobSummary, true>) as (keyof JobSummary)[];

@@ -1,21 +1,25 @@
 import type { Cluster } from "../domain/cluster.ts";
 import { RequestValidationError } from "../domain/errors.ts";
+import type { Job } from "../domain/job.ts";
 import {
   createLines,
   deleteLines,
   listLines,
   parseAdditionalParameters,
+  parseSubmitJobParameters,
   statusLines,
+  submittedLines,
 } from "../domain/pcluster-command.ts";
 import type { ClusterSummary } from "../ports/cluster-store.ts";
 import type { CreateClusterOutcome, makeCreateCluster } from "./create-cluster.ts";
 import type { makeDeleteCluster } from "./delete-cluster.ts";
 import { COMMAND_STACK_PREFIX } from "./deps.ts";
 import type { makeGetCluster, makeListClusters } from "./query-clusters.ts";
+import type { makeSubmitJob } from "./submit-job.ts";
 
 /** A call of the pcluster-compatible command endpoint, validated at the edge. */
 export interface PclusterCommand {
-  readonly command: "create" | "status" | "delete" | "list" | "version";
+  readonly command: "create" | "status" | "delete" | "list" | "version" | "submit-job";
   readonly clusterName?: string;
   readonly body?: string;
   readonly additionalParameters?: string;
@@ -30,6 +34,7 @@ export interface PclusterCommandResult {
   readonly cluster?: Cluster;
   readonly clusters?: readonly ClusterSummary[];
   readonly version?: string;
+  readonly job?: Job;
 }
 
 interface UseCases {
@@ -37,6 +42,9 @@ interface UseCases {
   readonly getCluster: ReturnType<typeof makeGetCluster>;
   readonly deleteCluster: ReturnType<typeof makeDeleteCluster>;
   readonly listClusters: ReturnType<typeof makeListClusters>;
+  readonly submitJob: ReturnType<typeof makeSubmitJob>;
+  /** Decodes the base64 script body (strict), naming `body` in errors. */
+  readonly decodeScript: (body: string) => string;
 }
 
 /** Most clusters the `list` command prints; the resource API pages past that. */
@@ -56,6 +64,30 @@ function requireName(command: PclusterCommand): string {
  */
 export function makePclusterCommand(useCases: UseCases, version: string) {
   return async function pclusterCommand(command: PclusterCommand): Promise<PclusterCommandResult> {
+    if (command.command === "submit-job") {
+      const clusterName = requireName(command);
+      const options = parseSubmitJobParameters(command.additionalParameters);
+      if (!command.body?.trim()) {
+        throw new RequestValidationError(
+          'The submit-job command needs the job script as the body: --data-binary "$(base64 job.sh)".',
+          [{ path: "body", message: "the base64-encoded job script is required" }],
+        );
+      }
+      const { job } = await useCases.submitJob({
+        clusterName,
+        name: options.name ?? "job",
+        spec: {
+          script: useCases.decodeScript(command.body),
+          environment: {},
+          dependsOn: [],
+          ...(options.arraySize !== undefined ? { arraySize: options.arraySize } : {}),
+          ...(options.nodes !== undefined ? { nodes: options.nodes } : {}),
+          ...(options.timeoutSeconds !== undefined ? { timeoutSeconds: options.timeoutSeconds } : {}),
+        },
+        principal: command.principal,
+      });
+      return { statusCode: 202, command: "submit-job", lines: submittedLines(job.jobId), job };
+    }
     const options = parseAdditionalParameters(command.additionalParameters);
     switch (command.command) {
       case "create": {

@@ -15,6 +15,7 @@ import {
 } from "../../domain/errors.ts";
 import {
   CLUSTER_CHANGE_FIELDS,
+  CLUSTER_SUMMARY_FIELDS,
   type ClusterChanges,
   type ClusterStore,
   type ClusterSummary,
@@ -36,7 +37,6 @@ import {
   keys,
   PARTITION_KEY,
   SORT_KEY,
-  SUMMARY_ATTRIBUTES,
   TTL_ATTRIBUTE,
 } from "./table-schema.ts";
 
@@ -73,7 +73,7 @@ function toCluster(item: Record<string, unknown>): Cluster {
 
 function toSummary(item: Record<string, unknown>): ClusterSummary {
   const summary: Record<string, unknown> = {};
-  for (const key of SUMMARY_ATTRIBUTES) {
+  for (const key of CLUSTER_SUMMARY_FIELDS) {
     if (item[key] !== undefined) summary[key] = item[key];
   }
   return summary as unknown as ClusterSummary;

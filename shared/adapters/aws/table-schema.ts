@@ -6,6 +6,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { CLUSTER_SUMMARY_FIELDS } from "../../ports/cluster-store.ts";
+import { JOB_SUMMARY_FIELDS } from "../../ports/job-store.ts";
 import { isResourceNotFound } from "./dynamodb-client.ts";
 
 /**
@@ -20,14 +21,20 @@ export const SORT_KEY = "sk";
 /** Epoch seconds after which DynamoDB may delete the item (enable TTL on it). */
 export const TTL_ATTRIBUTE = "expiresAt";
 
-/** Live clusters by name: every live cluster has `gsi1pk = CLUSTERS`, `gsi1sk = <name>`. */
+/**
+ * Live clusters by name: every live cluster has `gsi1pk = CLUSTERS`, `gsi1sk = <name>`. Also, as a sparse
+ * index, the jobs not yet finished: `gsi1pk = ACTIVEJOBS`, `gsi1sk = <jobId>` (removed when a job finishes).
+ */
 export const BY_NAME_INDEX = {
   indexName: "byName",
   partitionKey: "gsi1pk",
   sortKey: "gsi1sk",
 } as const;
 
-/** Clusters by status, then name: `gsi2pk = STATUS#<status>`, `gsi2sk = <name>`. */
+/**
+ * Clusters by status, then name: `gsi2pk = STATUS#<status>`, `gsi2sk = <name>`. Also a cluster's jobs by
+ * status, then id (creation time): `gsi2pk = JOBSTATUS#<clusterName>#<status>`, `gsi2sk = <jobId>`.
+ */
 export const BY_STATUS_INDEX = {
   indexName: "byStatus",
   partitionKey: "gsi2pk",
@@ -35,10 +42,16 @@ export const BY_STATUS_INDEX = {
 } as const;
 
 /**
- * Non-key attributes both indexes carry: exactly what a `ClusterSummary` needs, never the configuration,
- * so listings read small items.
+ * Non-key attributes both indexes carry: exactly what a `ClusterSummary` and a `JobSummary` need, never a
+ * cluster's configuration or a job's spec, so listings read small items. (The two lists share `name`,
+ * `status`, `createdAt` and `updatedAt`; each item type simply lacks the other's other fields.)
  */
-export const SUMMARY_ATTRIBUTES = CLUSTER_SUMMARY_FIELDS;
+export const SUMMARY_ATTRIBUTES: readonly string[] = [
+  ...new Set([...CLUSTER_SUMMARY_FIELDS, ...JOB_SUMMARY_FIELDS]),
+];
+
+/** Sort-key prefix of job items, which live in their cluster's partition beside its `CLUSTER` item. */
+export const JOB_SORT_KEY_PREFIX = "JOB#";
 
 /** Key values: the item layout, in one place. */
 export const keys = {
@@ -48,7 +61,54 @@ export const keys = {
   liveClusters: "CLUSTERS",
   /** `gsi2pk` value for a status. */
   status: (status: string) => `STATUS#${status}`,
+  /** A job: in its cluster's partition, sorted by id (ULIDs, so by creation time). */
+  job: (clusterName: string, jobId: string) => ({
+    [PARTITION_KEY]: `CLUSTER#${clusterName}`,
+    [SORT_KEY]: `${JOB_SORT_KEY_PREFIX}${jobId}`,
+  }),
+  /** `gsi1pk` value shared by every job not yet finished (a sparse index: finished jobs leave it). */
+  activeJobs: "ACTIVEJOBS",
+  /** `gsi2pk` value for a cluster's jobs in one status. */
+  jobStatus: (clusterName: string, status: string) => `JOBSTATUS#${clusterName}#${status}`,
 } as const;
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/** The largest time a ULID can hold: 48 bits of milliseconds. */
+const MAX_ULID_TIME = 2 ** 48 - 1;
+
+/**
+ * The 10-character time part of a ULID made at `iso` (clamped to the times a ULID can hold). Every ULID
+ * made at that millisecond starts with it; every ULID made earlier sorts below it and every ULID made
+ * later sorts above it, so it bounds a range of job ids by creation time.
+ *
+ * @throws RangeError when `iso` is not a date.
+ */
+export function ulidTimePrefix(iso: string): string {
+  const parsed = Date.parse(iso);
+  if (Number.isNaN(parsed)) throw new RangeError(`not a date: ${JSON.stringify(iso)}`);
+  let time = Math.min(Math.max(parsed, 0), MAX_ULID_TIME);
+  let out = "";
+  for (let i = 0; i < 10; i++) {
+    out = (CROCKFORD[time % 32] ?? "0") + out;
+    time = Math.floor(time / 32);
+  }
+  return out;
+}
+
+/**
+ * The job ids created in `[createdAfter, createdBefore)`: ids `>= from` and `< to` (either bound absent
+ * when its time is). Both stores filter by this, so a time range means the same in both; the time is the
+ * id's, which the submit use case makes at `createdAt`.
+ */
+export function jobIdRange(range: { readonly createdAfter?: string; readonly createdBefore?: string }): {
+  readonly from?: string;
+  readonly to?: string;
+} {
+  return {
+    ...(range.createdAfter === undefined ? {} : { from: ulidTimePrefix(range.createdAfter) }),
+    ...(range.createdBefore === undefined ? {} : { to: ulidTimePrefix(range.createdBefore) }),
+  };
+}
 
 /** The `CreateTable` request for this table: on-demand capacity, both indexes. TTL is set separately. */
 export function createTableInput(tableName: string): CreateTableCommandInput {

@@ -126,15 +126,20 @@ describe("openapi.yaml operations", () => {
   it("lists the API's operations", () => {
     expect(ops.map((o) => o.operationId).sort()).toEqual(
       [
+        "cancelJob",
         "createCluster",
         "deleteCluster",
         "getCluster",
         "getHealth",
+        "getJob",
+        "getJobLogs",
         "getOpenApi",
         "listClusterEvents",
         "listClusters",
+        "listJobs",
         "pclusterCommand",
         "pclusterCommandProd",
+        "submitJob",
       ].sort(),
     );
   });

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
-import * as z from "zod";
-import * as zm from "zod/mini";
 import { ClusterSpecSchema } from "#shared/domain/cluster-spec.ts";
+import * as z from "#shared/domain/zod.ts";
 import {
   ClusterNameParamsSchema,
   CreateClusterBodySchema,
+  JobLogsQuerySchema,
+  JobParamsSchema,
   ListClustersQuerySchema,
   ListEventsQuerySchema,
+  ListJobsQuerySchema,
   PclusterCommandQuerySchema,
+  SubmitJobBodySchema,
 } from "#shared/http/request-schemas.ts";
 import { deref, loadSpec } from "../../support/openapi-contract.ts";
 
@@ -35,6 +38,9 @@ const REQUEST_KEYWORDS = [
   "maxLength",
   "minimum",
   "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "format",
   "minItems",
   "maxItems",
   "additionalProperties",
@@ -56,6 +62,19 @@ function normalize(keyword: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * Keywords that restate what another keyword already says, so one side may write them and the other not:
+ * zod's `int()` bounds every integer to the safe range (a bound no JSON client can exceed exactly), and
+ * zod writes its own regex beside `format: date-time` where the spec names the format alone.
+ */
+function isImplied(schema: Json, keyword: string): boolean {
+  const value = schema[keyword];
+  if (keyword === "maximum") return value === Number.MAX_SAFE_INTEGER;
+  if (keyword === "minimum") return value === Number.MIN_SAFE_INTEGER;
+  if (keyword === "pattern") return schema.format === "date-time";
+  return false;
+}
+
 function collectFacts(node: unknown, options: FactOptions, path = "$", out: Facts = {}): Facts {
   const schema = options.resolve(node);
   if (!isObject(schema)) return out;
@@ -63,6 +82,7 @@ function collectFacts(node: unknown, options: FactOptions, path = "$", out: Fact
     const value = schema[keyword];
     // A schema-valued additionalProperties is a map's values: compared by recursion below.
     if (value === undefined || (keyword === "additionalProperties" && typeof value !== "boolean")) continue;
+    if (isImplied(schema, keyword)) continue;
     out[`${path}.${keyword}`] = normalize(keyword, value);
   }
   if (isObject(schema.properties)) {
@@ -194,10 +214,54 @@ describe("request schemas and openapi.yaml", () => {
       ["/v1/clusters/{name}", "get"],
       ["/v1/clusters/{name}", "delete"],
       ["/v1/clusters/{name}/events", "get"],
+      ["/v1/clusters/{name}/jobs", "post"],
+      ["/v1/clusters/{name}/jobs", "get"],
     ] as const) {
       expect(specFacts(parametersAsSchema(path, method, "path"), REQUEST_KEYWORDS, true), path).toEqual(
         expected,
       );
+    }
+  });
+
+  it("describe the submitJob body alike", () => {
+    expect(specFacts(requestBodySchema("/v1/clusters/{name}/jobs", "post"), REQUEST_KEYWORDS, true)).toEqual(
+      zodFacts(SubmitJobBodySchema, REQUEST_KEYWORDS, true),
+    );
+  });
+
+  it("describe the listJobs query parameters alike", () => {
+    const facts = specFacts(
+      parametersAsSchema("/v1/clusters/{name}/jobs", "get", "query"),
+      REQUEST_KEYWORDS,
+      true,
+    );
+    expect(facts).toEqual(
+      withoutRootAdditionalProperties(zodFacts(ListJobsQuerySchema, REQUEST_KEYWORDS, true)),
+    );
+  });
+
+  it("describe the getJobLogs query parameters alike", () => {
+    const facts = specFacts(
+      parametersAsSchema("/v1/clusters/{name}/jobs/{jobId}/logs", "get", "query"),
+      REQUEST_KEYWORDS,
+      true,
+    );
+    expect(facts).toEqual(
+      withoutRootAdditionalProperties(zodFacts(JobLogsQuerySchema, REQUEST_KEYWORDS, true)),
+    );
+  });
+
+  it("describe the cluster name and job id path parameters alike wherever they appear", () => {
+    const expected = zodFacts(JobParamsSchema, REQUEST_KEYWORDS, true);
+    for (const [path, method] of [
+      ["/v1/clusters/{name}/jobs/{jobId}", "get"],
+      ["/v1/clusters/{name}/jobs/{jobId}", "delete"],
+      ["/v1/clusters/{name}/jobs/{jobId}/logs", "get"],
+    ] as const) {
+      expect(
+        specFacts(parametersAsSchema(path, method, "path"), REQUEST_KEYWORDS, true),
+        `${method} ${path}`,
+      ).toEqual(expected);
     }
   });
 });
@@ -214,7 +278,7 @@ describe("ClusterSpecSchema and components.schemas.ClusterSpec", () => {
 
 describe("the drift comparison itself", () => {
   it("notices a property added to the zod schema only", () => {
-    const widened = zm.extend(CreateClusterBodySchema, { priority: zm.optional(zm.number()) });
+    const widened = z.extend(CreateClusterBodySchema, { priority: z.optional(z.number()) });
     expect(specFacts(requestBodySchema("/v1/clusters", "post"), REQUEST_KEYWORDS, true)).not.toEqual(
       zodFacts(widened, REQUEST_KEYWORDS, true),
     );
@@ -234,12 +298,39 @@ describe("the drift comparison itself", () => {
   });
 
   it("notices a default that differs", () => {
-    const changed = zm.extend(CreateClusterBodySchema, {
-      rollbackOnFailure: zm._default(zm.boolean(), false),
+    const changed = z.extend(CreateClusterBodySchema, {
+      rollbackOnFailure: z._default(z.boolean(), false),
     });
     const diff = zodFacts(changed, REQUEST_KEYWORDS, true);
     expect(diff["$.rollbackOnFailure.default"]).toBe(false);
     expect(specFacts(requestBodySchema("/v1/clusters", "post"), REQUEST_KEYWORDS, true)).not.toEqual(diff);
+  });
+
+  it("notices an integer bound that differs, though zod's implicit safe-integer bound is none", () => {
+    const spec = specFacts(
+      parametersAsSchema("/v1/clusters/{name}/jobs/{jobId}/logs", "get", "query"),
+      REQUEST_KEYWORDS,
+      true,
+    );
+    const bounded = z.extend(JobLogsQuerySchema, {
+      attempt: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(10))),
+    });
+    expect(zodFacts(bounded, REQUEST_KEYWORDS, true)["$.attempt.maximum"]).toBe(10);
+    expect(spec).not.toEqual(withoutRootAdditionalProperties(zodFacts(bounded, REQUEST_KEYWORDS, true)));
+  });
+
+  it("notices a time parameter that lost its date-time format, pattern or not", () => {
+    const spec = specFacts(
+      parametersAsSchema("/v1/clusters/{name}/jobs", "get", "query"),
+      REQUEST_KEYWORDS,
+      true,
+    );
+    const plain = z.extend(ListJobsQuerySchema, {
+      createdAfter: z.optional(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T.*Z$/))),
+    });
+    const facts = zodFacts(plain, REQUEST_KEYWORDS, true);
+    expect(facts["$.createdAfter.pattern"]).toBeDefined();
+    expect(spec).not.toEqual(withoutRootAdditionalProperties(facts));
   });
 });
 

@@ -98,14 +98,14 @@ describe("an on-demand AWS Batch cluster", () => {
 
   it("names its Batch resources after the stack, so IAM scoped to our stack prefixes covers them", () => {
     expect(props(template, "Queue1ComputeEnvironment").ComputeEnvironmentName).toEqual({
-      "Fn::Sub": "${AWS::StackName}-ce1",
+      "Fn::Sub": `\${AWS::StackName}-ce1`,
     });
   });
 
   it("gets a job queue that sends jobs to that compute environment", () => {
     expect(resource(template, "Queue1JobQueue").Type).toBe("AWS::Batch::JobQueue");
     expect(props(template, "Queue1JobQueue")).toEqual({
-      JobQueueName: { "Fn::Sub": "${AWS::StackName}-queue1" },
+      JobQueueName: { "Fn::Sub": `\${AWS::StackName}-queue1` },
       Priority: 1,
       State: "ENABLED",
       ComputeEnvironmentOrder: [{ Order: 1, ComputeEnvironment: { Ref: "Queue1ComputeEnvironment" } }],
@@ -115,7 +115,7 @@ describe("an on-demand AWS Batch cluster", () => {
   it("gets a default EC2 job definition with the documented defaults and awslogs", () => {
     expect(resource(template, "Ec2JobDefinition").Type).toBe("AWS::Batch::JobDefinition");
     expect(props(template, "Ec2JobDefinition")).toEqual({
-      JobDefinitionName: { "Fn::Sub": "${AWS::StackName}-job" },
+      JobDefinitionName: { "Fn::Sub": `\${AWS::StackName}-job` },
       Type: "container",
       PlatformCapabilities: ["EC2"],
       ContainerProperties: {

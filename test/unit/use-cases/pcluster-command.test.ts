@@ -25,6 +25,8 @@ function endpoint(deps: TestDeps) {
         listRequests.push(query);
         return listClusters(query);
       },
+      submitJob: () => Promise.reject(new Error("submit-job is tested with the job use cases")),
+      decodeScript: (body) => body,
     },
     "2.11.9",
   );

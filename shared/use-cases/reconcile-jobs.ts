@@ -1,0 +1,72 @@
+import type { Cluster } from "../domain/cluster.ts";
+import type { Job, JobObservation } from "../domain/job.ts";
+import type { JobObservationOutcome } from "./apply-job-observation.ts";
+import type { JobDeps } from "./deps.ts";
+import { mutateJob } from "./mutate-job.ts";
+
+/** What one pass over the active jobs did. */
+export interface JobReconcileReport {
+  readonly examined: number;
+  readonly refreshed: number;
+  readonly abandoned: number;
+  readonly failed: number;
+}
+
+/**
+ * Refreshes jobs that are not finished from their scheduler (`describe`, batched): how status moves
+ * where no events arrive (the local server with the AWS backend) and how missed events are repaired.
+ * A record whose submission never reached the scheduler (a crash between the two) is failed with a
+ * reason after the threshold, rather than resubmitted: Batch has no client token, and a second job is
+ * worse than a clear failure the user can resubmit.
+ */
+export function makeReconcileJobs(
+  deps: Pick<JobDeps, "store" | "jobs" | "schedulers" | "clock" | "settings">,
+  applyJobObservation: (clusterName: string, observation: JobObservation) => Promise<JobObservationOutcome>,
+) {
+  return async function reconcileJobs(): Promise<JobReconcileReport> {
+    const report = { examined: 0, refreshed: 0, abandoned: 0, failed: 0 };
+    const byCluster = new Map<string, Job[]>();
+    let nextToken: string | undefined;
+    do {
+      const page = await deps.jobs.listActive({ limit: 100, ...(nextToken ? { nextToken } : {}) });
+      for (const ref of page.items) {
+        const job = await deps.jobs.get(ref.clusterName, ref.jobId);
+        if (!job) continue;
+        report.examined++;
+        byCluster.set(job.clusterName, [...(byCluster.get(job.clusterName) ?? []), job]);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+
+    const abandonBefore = new Date(
+      deps.clock.now().getTime() - deps.settings.reconcileAfterSeconds * 1000,
+    ).toISOString();
+    for (const [clusterName, jobs] of byCluster) {
+      const cluster: Cluster | undefined = await deps.store.get(clusterName);
+      try {
+        const submitted = jobs.filter((job) => job.externalId);
+        for (const job of jobs.filter((job) => !job.externalId && job.createdAt <= abandonBefore)) {
+          await mutateJob(deps.jobs, clusterName, job.jobId, (current) =>
+            current.externalId || current.status !== "SUBMITTED"
+              ? undefined
+              : {
+                  status: "FAILED",
+                  statusReason:
+                    "The submission never reached the scheduler (interrupted); submit the job again.",
+                  updatedAt: deps.clock.now().toISOString(),
+                },
+          );
+          report.abandoned++;
+        }
+        if (!cluster || submitted.length === 0) continue;
+        for (const observation of await deps.schedulers.forCluster(cluster).describe(submitted)) {
+          const outcome = await applyJobObservation(clusterName, observation);
+          if (outcome.kind === "applied") report.refreshed++;
+        }
+      } catch {
+        report.failed++; // the next pass tries again
+      }
+    }
+    return report;
+  };
+}
