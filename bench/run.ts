@@ -11,6 +11,7 @@ import { ensureTable } from "#shared/adapters/aws/table-schema.ts";
 import { spawnLocalServer } from "../test/support/spawned-server.ts";
 import { BUNDLE_OPTIONS, bundleAll } from "./bundle.ts";
 import { apiEvent, benchCluster } from "./fixtures.ts";
+import { submitJobs } from "./job-submit.ts";
 import { closedLoopLoad } from "./load.ts";
 
 /**
@@ -182,6 +183,32 @@ async function main(): Promise<void> {
     const body = await (await fetch(`${server.url}/v1/clusters/bench`)).text();
     await closedLoopLoad(`${server.url}/v1/clusters/bench`, 16, 1000); // warm-up
     const ours = await closedLoopLoad(`${server.url}/v1/clusters/bench`, 16, 4000);
+
+    // 6. 1,000 job submissions through the same server, 16 at a time; then until every job finished.
+    const submitted = await submitJobs(server.url, "bench", 1000, 16);
+    const drainStarted = performance.now();
+    const active = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"];
+    let busy = true;
+    while (busy && performance.now() - drainStarted < 120_000) {
+      const pages = await Promise.all(
+        active.map(async (status) => {
+          const response = await fetch(`${server.url}/v1/clusters/bench/jobs?status=${status}&limit=1`);
+          return ((await response.json()) as { items: unknown[] }).items.length;
+        }),
+      );
+      busy = pages.some((count) => count > 0);
+      if (busy) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const drainSeconds = (performance.now() - drainStarted) / 1000;
+    results.jobSubmit = { ...submitted, jobIds: undefined, drainSeconds };
+    console.log(
+      `      1,000 job submits: ${submitted.perSecond.toFixed(0)} jobs/s, p50 ${submitted.p50ms.toFixed(2)} ms, p99 ${submitted.p99ms.toFixed(2)} ms, ${submitted.errors} errors; all ran within ${drainSeconds.toFixed(1)} s more`,
+    );
+    check(
+      "job submits",
+      submitted.errors === 0 && !busy,
+      `${submitted.errors} errors out of 1,000; ${busy ? "some never finished" : "all finished"}`,
+    );
     await server.stop();
     const bare = spawn(
       process.execPath,

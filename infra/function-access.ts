@@ -1,4 +1,4 @@
-import type { ObjectAccess, StackAction, TableAccess } from "./constructs/house-function.ts";
+import type { BatchJobAction, ObjectAccess, StackAction, TableAccess } from "./constructs/house-function.ts";
 
 /**
  * What each function may touch, by handler name (the entry file's base name). The stateless stack turns
@@ -10,6 +10,14 @@ export interface FunctionAccess {
   /** CloudFormation actions on our stacks. `create` or `delete` also brings the stack-resources policies. */
   readonly stacks?: readonly StackAction[];
   readonly templateBucket?: ObjectAccess;
+  /** AWS Batch job actions (our queues, job definitions and jobs). */
+  readonly batchJobs?: readonly BatchJobAction[];
+  /** Reads job output from CloudWatch Logs (Batch's group, and groups under our prefix). */
+  readonly jobLogs?: boolean;
+  /** Runs AWS-RunShellScript on our ParallelCluster head nodes (sbatch, squeue, sacct, scancel, output). */
+  readonly headNodeCommands?: boolean;
+  /** Writes job records, so it needs their retention (`JOB_RETENTION_DAYS`, the TTL of finished jobs). */
+  readonly writesJobs?: boolean;
 }
 
 const PROVISIONING: FunctionAccess = {
@@ -19,19 +27,36 @@ const PROVISIONING: FunctionAccess = {
   templateBucket: "readWrite",
 };
 
+/** Submitting a job: the record (and its idempotency record) first, then Batch or sbatch on the head node. */
+const SUBMIT_JOBS: FunctionAccess = {
+  table: "readWrite",
+  batchJobs: ["submit"],
+  headNodeCommands: true,
+  writesJobs: true,
+};
+
 export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
   "create-cluster": { table: "readWrite", stacks: ["create", "describe"], templateBucket: "readWrite" },
   "get-cluster": { table: "read" },
   "list-clusters": { table: "read" },
   "list-cluster-events": { table: "read", stacks: ["describeEvents"] },
   "delete-cluster": { table: "readWrite", stacks: ["delete", "describe"] },
-  // The blog's command endpoint runs create, status, list and delete: the union of those four.
-  "pcluster-command": PROVISIONING,
+  // The blog's command endpoint runs create, status, list, delete and submit-job: the union of those.
+  "pcluster-command": { ...PROVISIONING, ...SUBMIT_JOBS },
   health: { table: "none" },
   "get-openapi": {},
+  "submit-job": SUBMIT_JOBS,
+  "list-jobs": { table: "read" },
+  "get-job": { table: "read" },
+  // TerminateJob on Batch (it cancels a waiting job too), scancel on a head node.
+  "cancel-job": { table: "readWrite", batchJobs: ["terminate"], headNodeCommands: true, writesJobs: true },
+  // The attempt's stream is on the record once an event has told it; until then DescribeJobs knows it.
+  "get-job-logs": { table: "read", batchJobs: ["describe"], jobLogs: true, headNodeCommands: true },
   "stack-status": { table: "readWrite", stacks: ["describe", "describeEvents"] },
-  // Finishes what a lost event or a failed call left half done: may create or delete a stack again.
-  reconcile: PROVISIONING,
+  "job-status": { table: "readWrite", writesJobs: true },
+  // Finishes what a lost event or a failed call left half done: may create or delete a stack again, and
+  // refreshes active jobs (DescribeJobs on Batch, squeue/sacct on a head node).
+  reconcile: { ...PROVISIONING, batchJobs: ["describe"], headNodeCommands: true, writesJobs: true },
 };
 
 /** The profile of `handler`; throws when there is none. */

@@ -26,11 +26,18 @@ export interface NagSuppression {
   readonly findings?: readonly string[];
 }
 
-const pending = new WeakMap<IConstruct, NagSuppression[]>();
+/** Suppressions as given, or a function that says them when the checks run (see {@link suppress}). */
+type PendingSuppressions = readonly NagSuppression[] | (() => readonly NagSuppression[]);
 
-/** Accepts `suppressions` on `construct` and everything under it. */
-export function suppress(construct: IConstruct, suppressions: readonly NagSuppression[]): void {
-  pending.set(construct, [...(pending.get(construct) ?? []), ...suppressions]);
+const pending = new WeakMap<IConstruct, PendingSuppressions[]>();
+
+/**
+ * Accepts `suppressions` on `construct` and everything under it. Given a function, it is called when the
+ * checks run: for a finding whose reason depends on grants made later (one acknowledgement per finding id,
+ * with one reason naming everything it covers, rather than several reasons for the same id).
+ */
+export function suppress(construct: IConstruct, suppressions: PendingSuppressions): void {
+  pending.set(construct, [...(pending.get(construct) ?? []), suppressions]);
 }
 
 /** The finding ids of one suppression, as cdk-nag will report them. */
@@ -46,9 +53,10 @@ function findingIds(construct: IConstruct, suppression: NagSuppression): string[
 /** Writes the recorded suppressions under `scope` as CDK acknowledgements. Safe to call again. */
 export function applySuppressions(scope: IConstruct): void {
   for (const construct of scope.node.findAll()) {
-    const suppressions = pending.get(construct);
-    if (suppressions === undefined) continue;
+    const recorded = pending.get(construct);
+    if (recorded === undefined) continue;
     pending.delete(construct);
+    const suppressions = recorded.flatMap((entry) => (typeof entry === "function" ? entry() : entry));
     for (const suppression of suppressions) {
       for (const id of findingIds(construct, suppression)) {
         Validations.of(construct).acknowledge({ id, reason: suppression.reason });

@@ -8,8 +8,9 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { ClusterProvisioning, RESOURCE_API_STACK_PREFIX } from "./constructs/cluster-provisioning.ts";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
-import { stackStatusPattern } from "./constructs/event-patterns.ts";
+import { batchJobStatePattern, stackStatusPattern } from "./constructs/event-patterns.ts";
 import { HouseFunction } from "./constructs/house-function.ts";
+import { JobAccess } from "./constructs/job-access.ts";
 import { Observability } from "./constructs/observability.ts";
 import { OpenApiRestApi } from "./constructs/openapi-rest-api.ts";
 import { accessOf } from "./function-access.ts";
@@ -37,8 +38,7 @@ export interface EventFunction {
 
 /**
  * The event-driven functions. Adding one is an entry here and a profile in `function-access.ts`; e.g.
- * `job-status` takes `{ kind: "rule", pattern: batchJobStatePattern }` and `s3-input` takes
- * `{ kind: "queue", queue: (s) => s.inputQueue }` with `INPUT_FUNCTION_TIMEOUT`.
+ * `s3-input` takes `{ kind: "queue", queue: (s) => s.inputQueue }` with `INPUT_FUNCTION_TIMEOUT`.
  */
 export const EVENT_FUNCTIONS: readonly EventFunction[] = [
   {
@@ -48,12 +48,23 @@ export const EVENT_FUNCTIONS: readonly EventFunction[] = [
     trigger: { kind: "rule", pattern: stackStatusPattern },
   },
   {
+    name: "job-status",
+    description: "Applies AWS Batch job state changes in our job queues to the job records",
+    timeout: Duration.seconds(60),
+    trigger: { kind: "rule", pattern: batchJobStatePattern },
+  },
+  {
     name: "reconcile",
-    description: "Every 5 minutes, settles clusters whose stack events were missed",
+    description: "Every 5 minutes, settles clusters whose stack events were missed and refreshes active jobs",
     timeout: Duration.minutes(2),
     trigger: { kind: "schedule", schedule: Schedule.rate(Duration.minutes(5)) },
   },
 ];
+
+/** Timeout of an API function: well inside API Gateway's 29 s integration timeout. */
+const API_TIMEOUT = Duration.seconds(20);
+/** Timeout of an API function that talks to a head node through SSM (it may wait 20 s for the command). */
+export const HEAD_NODE_API_TIMEOUT = Duration.seconds(28);
 
 /** Files a function reads at run time from next to its bundle. */
 const BUNDLED_FILES: Readonly<Record<string, readonly string[]>> = { "get-openapi": ["openapi.yaml"] };
@@ -81,11 +92,13 @@ export class StatelessStack extends Stack {
   readonly functions: ReadonlyMap<string, HouseFunction>;
 
   private readonly provisioning: ClusterProvisioning;
+  private readonly jobAccess: JobAccess;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { stateful, projectRoot } = props;
     this.provisioning = new ClusterProvisioning(this, "ClusterProvisioning");
+    this.jobAccess = new JobAccess(this, "JobAccess");
     const environment = { CLUSTER_BACKEND: "aws", API_VERSION: props.apiVersion };
     const functions = new Map<string, HouseFunction>();
     const deadLetterQueues = new Map<string, IQueue>([["input", stateful.inputDeadLetterQueue]]);
@@ -96,7 +109,9 @@ export class StatelessStack extends Stack {
         entry: join(projectRoot, "functions", "api", `${name}.ts`),
         description: `${name}: ${methods.join(", ")}`,
         projectRoot,
-        timeout: Duration.seconds(20),
+        // A head node command waits up to 20 s for SSM; its answer (or a 503) must still beat API
+        // Gateway's 29 s.
+        timeout: accessOf(name).headNodeCommands === true ? HEAD_NODE_API_TIMEOUT : API_TIMEOUT,
         environment,
         bundledFiles: BUNDLED_FILES[name] ?? [],
       });
@@ -173,5 +188,9 @@ export class StatelessStack extends Stack {
         fn.useClusterProvisioning(this.provisioning);
       }
     }
+    if (access.batchJobs !== undefined) fn.useBatchJobs(this.jobAccess, access.batchJobs);
+    if (access.jobLogs === true) fn.useJobLogs(this.jobAccess.logStreamArns);
+    if (access.headNodeCommands === true) fn.useHeadNodeCommands(this.jobAccess);
+    if (access.writesJobs === true) fn.useJobRetention(this.jobAccess.retentionDays);
   }
 }

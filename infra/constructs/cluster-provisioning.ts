@@ -28,7 +28,21 @@ export const WILDCARD_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
     "EC2 Describe actions support no resource-level permissions; CloudFormation validates AWS::EC2::VPC::Id parameters with it.",
   "ec2:DescribeSubnets":
     "EC2 Describe actions support no resource-level permissions; CloudFormation validates List<AWS::EC2::Subnet::Id> parameters with it.",
+  "batch:DescribeJobs":
+    "AWS Batch's DescribeJobs supports no resource-level permissions; it only reads the status of jobs, and the functions ask only for the Batch job ids recorded on our own job records.",
+  "ssm:GetCommandInvocation":
+    "Systems Manager's GetCommandInvocation supports no resource-level permissions; it only reads the result of a command, and the functions ask only for commands they sent themselves (to our head nodes, with AWS-RunShellScript).",
 };
+
+/** The unscoped actions of the stack-resources policy (what CloudFormation reads while it builds a stack). */
+const PROVISIONING_DESCRIBE_ACTIONS = [
+  "batch:DescribeComputeEnvironments",
+  "batch:DescribeJobQueues",
+  "batch:DescribeJobDefinitions",
+  "ec2:DescribeSecurityGroups",
+  "ec2:DescribeVpcs",
+  "ec2:DescribeSubnets",
+] as const;
 
 /**
  * AWS managed policies our Batch templates attach to the roles they create; no other policy can be
@@ -207,7 +221,7 @@ export class ClusterProvisioning extends Construct {
         }),
         new PolicyStatement({
           sid: "DescribeWhatCannotBeScoped",
-          actions: Object.keys(WILDCARD_RESOURCE_ACTIONS).filter((a) => !a.startsWith("xray:")),
+          actions: [...PROVISIONING_DESCRIBE_ACTIONS],
           resources: ["*"],
         }),
       ],
@@ -219,11 +233,7 @@ export class ClusterProvisioning extends Construct {
           "Each wildcard is justified: (1) roles, instance profiles and Batch resources end in '<prefix>*' after our stack-name prefixes hpc- and parallelcluster-, because CloudFormation and the templates name them after the stack;",
           "(2) security-group/* and vpc/* for CreateSecurityGroup and tag-on-create only (a new empty group grants nothing), while every change to a group requires the aws:cloudformation:stack-name tag of one of our stacks;",
           "(3) the Batch and ECS service-linked role paths for CreateServiceLinkedRole, limited by iam:AWSServiceName;",
-          `(4) Resource '*' only for Describe actions that support no resource-level permissions: ${Object.keys(
-            WILDCARD_RESOURCE_ACTIONS,
-          )
-            .filter((a) => !a.startsWith("xray:"))
-            .join(", ")}.`,
+          `(4) Resource '*' only for Describe actions that support no resource-level permissions: ${PROVISIONING_DESCRIBE_ACTIONS.join(", ")}.`,
         ].join(" "),
         resources: [
           ...prefixed("iam", "role", "", false),

@@ -18,6 +18,8 @@ import type { Construct } from "constructs";
 import { BY_NAME_INDEX, BY_STATUS_INDEX } from "#shared/adapters/aws/table-schema.ts";
 import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, ESM_REQUIRE_BANNER } from "../bundling.ts";
 import { suppress } from "../nag-suppressions.ts";
+import { WILDCARD_RESOURCE_ACTIONS } from "./cluster-provisioning.ts";
+import { type BatchJobResources, HEAD_NODE_TAGS, type HeadNodeCommandResources } from "./job-access.ts";
 
 /**
  * How a function may use the table. `none` sets only `TABLE_NAME`, which the shared config requires at
@@ -38,6 +40,12 @@ const STACK_ACTIONS: Record<StackAction, readonly string[]> = {
   describe: ["cloudformation:DescribeStacks"],
   describeEvents: ["cloudformation:DescribeStackEvents"],
 };
+
+/**
+ * What a function may do with AWS Batch jobs: submit (to our queues, with our job definitions), terminate
+ * (jobs the API submitted), describe (any job: DescribeJobs cannot be scoped).
+ */
+export type BatchJobAction = "submit" | "terminate" | "describe";
 
 /** Item actions of the DynamoDB adapters (no Scan: listings go through the indexes). */
 const TABLE_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query"];
@@ -98,6 +106,8 @@ export class HouseFunction extends NodejsFunction {
   readonly functionLogGroup: LogGroup;
   /** The function's own role; it starts with log and tracing permissions only. */
   readonly executionRole: Role;
+  /** Actions granted on Resource '*' (tracing's, then what {@link useUnscoped} adds). */
+  readonly #unscopedActions = new Set(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]);
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     // Own role and log group: the default role carries the AWS managed AWSLambdaBasicExecutionRole, whose
@@ -106,7 +116,8 @@ export class HouseFunction extends NodejsFunction {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
       description: `Execution role of ${props.description}`,
     });
-    const logGroup = new LogGroup(scope, `${id}Logs`, {
+    // `LogGroup`, not `Logs`: function `get-job`'s `ApiGetJobLogs` would be function `get-job-logs`' id.
+    const logGroup = new LogGroup(scope, `${id}LogGroup`, {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -158,14 +169,135 @@ export class HouseFunction extends NodejsFunction {
     this.functionLogGroup = logGroup;
     this.executionRole = role;
     logGroup.grantWrite(role);
-    suppress(role, [
+    // One acknowledgement of Resource '*', written when the checks run, naming every action it covers.
+    suppress(role, () => [
       {
         id: "AwsSolutions-IAM5",
-        reason:
-          "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so active tracing needs Resource '*' for these two actions only.",
+        reason: `Resource '*' only for actions that support no resource-level permissions: ${[
+          ...this.#unscopedActions,
+        ]
+          .map((action) => `${action} (${WILDCARD_RESOURCE_ACTIONS[action] ?? ""})`)
+          .join("; ")}`,
         resources: ["*"],
       },
     ]);
+  }
+
+  /**
+   * Grants `actions` on Resource '*'. Only actions listed in `WILDCARD_RESOURCE_ACTIONS`, with the reason
+   * why they cannot be scoped, are accepted.
+   */
+  useUnscoped(actions: readonly string[]): this {
+    for (const action of actions) {
+      if (WILDCARD_RESOURCE_ACTIONS[action] === undefined) {
+        throw new Error(
+          `${action} on Resource '*': list it in WILDCARD_RESOURCE_ACTIONS with the reason it cannot be scoped.`,
+        );
+      }
+      this.#unscopedActions.add(action);
+    }
+    this.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: ["*"] }));
+    return this;
+  }
+
+  /**
+   * Grants what the AWS Batch job scheduler calls. SubmitJob is authorized on the queue, the job
+   * definition and the new job; with tags, the new job also needs TagResource. Jobs get ids from Batch, so
+   * `job/*` is allowed only for requests that carry our job tag (submit) or jobs that carry it (terminate).
+   */
+  useBatchJobs(resources: BatchJobResources, actions: readonly BatchJobAction[]): this {
+    const tag = resources.jobTagKey;
+    if (actions.includes("submit")) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ["batch:SubmitJob"],
+          resources: [...resources.jobQueueArns, ...resources.jobDefinitionArns],
+        }),
+      );
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ["batch:SubmitJob", "batch:TagResource"],
+          resources: [resources.jobArn],
+          conditions: { Null: { [`aws:RequestTag/${tag}`]: "false" } },
+        }),
+      );
+      suppress(this.executionRole, [
+        {
+          id: "AwsSolutions-IAM5",
+          reason: `Our job queues and job definitions are named after their stack ('<stack name>-queue1', '<stack name>-job:<revision>'), so they are allowed by our stack-name prefixes (hpc-, parallelcluster-) only. SubmitJob is also authorized on the job it creates, and TagResource on that job for its tags; Batch chooses job ids, so 'job/*' is allowed only for requests carrying the ${tag} tag that every submission of this API sets, and only together with one of our queues.`,
+          resources: [...resources.jobQueueArns, ...resources.jobDefinitionArns, resources.jobArn],
+        },
+      ]);
+    }
+    if (actions.includes("terminate")) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ["batch:TerminateJob"],
+          resources: [resources.jobArn],
+          conditions: { Null: { [`aws:ResourceTag/${tag}`]: "false" } },
+        }),
+      );
+      suppress(this.executionRole, [
+        {
+          id: "AwsSolutions-IAM5",
+          reason: `TerminateJob is authorized on the job ('job/<id>'), whose id Batch chooses; 'job/*' is allowed only for jobs that carry the ${tag} tag, which this API sets on every job it submits, so jobs submitted by anyone else cannot be stopped.`,
+          resources: [resources.jobArn],
+        },
+      ]);
+    }
+    if (actions.includes("describe")) this.useUnscoped(["batch:DescribeJobs"]);
+    return this;
+  }
+
+  /** Grants GetLogEvents on the job log streams of `logStreamArns` (Batch's group, and our prefix). */
+  useJobLogs(logStreamArns: readonly string[]): this {
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ["logs:GetLogEvents"], resources: [...logStreamArns] }),
+    );
+    suppress(this.executionRole, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason:
+          "Batch names a job's log stream '<job definition>/default/<task id>', and our job definitions are named after their stack, so in Batch's group /aws/batch/job only streams starting with our stack-name prefixes (hpc-, parallelcluster-) are readable; custom job log groups must start with /hpc-cluster-api/ (documented), and only their events are readable. No other log group, and no write action.",
+        resources: logStreamArns,
+      },
+    ]);
+    return this;
+  }
+
+  /**
+   * Grants SendCommand with the AWS-RunShellScript document only, to instances tagged as the head node of
+   * one of our ParallelCluster clusters, and GetCommandInvocation to read the result.
+   */
+  useHeadNodeCommands(resources: HeadNodeCommandResources): this {
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ["ssm:SendCommand"], resources: [resources.documentArn] }),
+    );
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["ssm:SendCommand"],
+        resources: [resources.instanceArn],
+        conditions: {
+          StringEquals: { [`ssm:resourceTag/${HEAD_NODE_TAGS.nodeType.key}`]: HEAD_NODE_TAGS.nodeType.value },
+          Null: { [`ssm:resourceTag/${HEAD_NODE_TAGS.ours}`]: "false" },
+        },
+      }),
+    );
+    this.useUnscoped(["ssm:GetCommandInvocation"]);
+    suppress(this.executionRole, [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: `Instance ids are only known at run time, so 'instance/*' in this account and region, but only instances tagged ${HEAD_NODE_TAGS.nodeType.key}=${HEAD_NODE_TAGS.nodeType.value} (set by ParallelCluster) that also carry ${HEAD_NODE_TAGS.ours} (our clusters' tag); the only document that may be sent is AWS-RunShellScript.`,
+        resources: [resources.instanceArn],
+      },
+    ]);
+    return this;
+  }
+
+  /** Sets `JOB_RETENTION_DAYS`: how long finished job records this function writes stay (DynamoDB TTL). */
+  useJobRetention(days: string): this {
+    this.addEnvironment("JOB_RETENTION_DAYS", days);
+    return this;
   }
 
   /**

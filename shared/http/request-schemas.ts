@@ -178,8 +178,8 @@ export const SubmitJobBodySchema = z
         .string()
         .check(
           z.regex(
-            /^[A-Za-z0-9._/#-]{1,512}$/,
-            "a CloudWatch Logs group name: letters, digits, '.', '_', '/', '#', '-'",
+            /^\/hpc-cluster-api\/[A-Za-z0-9._/#-]{1,490}$/,
+            "a CloudWatch Logs group under /hpc-cluster-api/ (the API may read only those): letters, digits, '.', '_', '/', '#', '-'",
           ),
         ),
     ),

@@ -9,9 +9,10 @@ import {
   STACK_NAME_PREFIXES,
   WILDCARD_RESOURCE_ACTIONS,
 } from "../../infra/constructs/cluster-provisioning.ts";
+import { JOB_RETENTION_PARAMETER } from "../../infra/constructs/job-access.ts";
 import { PROJECT_ROOT } from "../../infra/hpc-cluster-api.ts";
 import { loadOpenApiRoutes } from "../../infra/openapi-routes.ts";
-import { EVENT_FUNCTIONS } from "../../infra/stateless-stack.ts";
+import { EVENT_FUNCTIONS, HEAD_NODE_API_TIMEOUT } from "../../infra/stateless-stack.ts";
 import { type SynthesizedApp, synthApp } from "./synth-app.ts";
 
 type Json = Record<string, unknown>;
@@ -131,6 +132,8 @@ const CREATE_STACK = [
 const DELETE_STACK = ["cloudformation:DeleteStack", "cloudformation:DescribeStacks"];
 const TEMPLATES = ["s3:GetObject", "s3:PutObject"];
 const DEAD_LETTERS = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"];
+const SUBMIT_BATCH_JOBS = ["batch:SubmitJob", "batch:TagResource"];
+const HEAD_NODE_COMMANDS = ["ssm:SendCommand", "ssm:GetCommandInvocation"];
 
 /**
  * What each function may do beyond logging and tracing (its own statements), and whether it carries the
@@ -147,9 +150,31 @@ const EXPECTED_ACCESS: Record<string, { readonly actions: readonly string[]; rea
     "create-cluster": { actions: [...TABLE_WRITE, ...CREATE_STACK, ...TEMPLATES], provisions: true },
     "delete-cluster": { actions: [...TABLE_WRITE, ...DELETE_STACK], provisions: true },
     "pcluster-command": {
-      actions: [...TABLE_WRITE, ...CREATE_STACK, ...DELETE_STACK, ...TEMPLATES],
+      actions: [
+        ...TABLE_WRITE,
+        ...CREATE_STACK,
+        ...DELETE_STACK,
+        ...TEMPLATES,
+        ...SUBMIT_BATCH_JOBS,
+        ...HEAD_NODE_COMMANDS,
+      ],
       provisions: true,
     },
+    "submit-job": {
+      actions: [...TABLE_WRITE, ...SUBMIT_BATCH_JOBS, ...HEAD_NODE_COMMANDS],
+      provisions: false,
+    },
+    "list-jobs": { actions: TABLE_READ, provisions: false },
+    "get-job": { actions: TABLE_READ, provisions: false },
+    "cancel-job": {
+      actions: [...TABLE_WRITE, "batch:TerminateJob", ...HEAD_NODE_COMMANDS],
+      provisions: false,
+    },
+    "get-job-logs": {
+      actions: [...TABLE_READ, "batch:DescribeJobs", "logs:GetLogEvents", ...HEAD_NODE_COMMANDS],
+      provisions: false,
+    },
+    "job-status": { actions: [...TABLE_WRITE, ...DEAD_LETTERS], provisions: false },
     health: { actions: [], provisions: false },
     "get-openapi": { actions: [], provisions: false },
     "stack-status": {
@@ -162,10 +187,21 @@ const EXPECTED_ACCESS: Record<string, { readonly actions: readonly string[]; rea
       provisions: false,
     },
     reconcile: {
-      actions: [...TABLE_WRITE, ...CREATE_STACK, ...DELETE_STACK, ...TEMPLATES, ...DEAD_LETTERS],
+      actions: [
+        ...TABLE_WRITE,
+        ...CREATE_STACK,
+        ...DELETE_STACK,
+        ...TEMPLATES,
+        ...DEAD_LETTERS,
+        "batch:DescribeJobs",
+        ...HEAD_NODE_COMMANDS,
+      ],
       provisions: true,
     },
   };
+
+/** The functions that write job records, and so get the retention of finished ones. */
+const WRITES_JOBS = ["submit-job", "cancel-job", "job-status", "reconcile", "pcluster-command"];
 
 const routes = loadOpenApiRoutes(join(PROJECT_ROOT, "openapi.yaml"));
 const functionNames = [...new Set(routes.map((r) => r.handler)), ...EVENT_FUNCTIONS.map((e) => e.name)];
@@ -378,7 +414,138 @@ describe("the functions", () => {
       );
       // health reads the shared config, which insists on TABLE_NAME, but never touches the table.
       expect("TABLE_NAME" in env, name).toBe(actions.has("dynamodb:GetItem") || name === "health");
+      expect(env.JOB_RETENTION_DAYS, name).toEqual(
+        WRITES_JOBS.includes(name) ? { Ref: JOB_RETENTION_PARAMETER } : undefined,
+      );
+      if (WRITES_JOBS.includes(name)) expect(actions.has("dynamodb:PutItem"), name).toBe(true);
     }
+  });
+});
+
+describe("jobs", () => {
+  const ARN = "arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>";
+  /**
+   * Every statement of `name`'s own policies that grants one of `actions` (the stack-resources policies,
+   * for CloudFormation's sake, have Batch statements of their own, asserted above).
+   */
+  const statementsWith = (name: string, ...actions: string[]) =>
+    grantsOf(name).own.filter((s) => list(s.Action).some((a) => actions.includes(a)));
+  const functionsWith = (action: string) =>
+    functionNames.filter((name) => grantsOf(name).statements.some((s) => list(s.Action).includes(action)));
+
+  it("lets get-job and list-jobs read the table and reach nothing else: no Batch, no SSM, no logs", () => {
+    for (const name of ["get-job", "list-jobs"]) {
+      const actions = grantsOf(name).statements.flatMap((s) => list(s.Action));
+
+      expect(actions.filter((a) => !BASELINE.has(a)).sort(), name).toEqual([...TABLE_READ].sort());
+      expect(
+        actions.filter((a) => /^(batch|ssm|logs:Get|cloudformation|s3):/.test(a)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it("submits only to our job queues with our job definitions, and creates only jobs carrying our tag", () => {
+    expect(functionsWith("batch:SubmitJob").sort()).toEqual(["pcluster-command", "submit-job"]);
+    for (const name of ["submit-job", "pcluster-command"]) {
+      const statements = statementsWith(name, "batch:SubmitJob", "batch:TagResource");
+      const scoped = statements
+        .flatMap((s) => list(s.Resource).map(flat))
+        .filter((r) => !r.endsWith(":job/*"));
+
+      expect(scoped.sort(), name).toEqual([
+        `${ARN}:job-definition/hpc-*`,
+        `${ARN}:job-definition/parallelcluster-*`,
+        `${ARN}:job-queue/hpc-*`,
+        `${ARN}:job-queue/parallelcluster-*`,
+      ]);
+      for (const s of statements) {
+        const resources = list(s.Resource).map(flat);
+        if (resources.includes(`${ARN}:job/*`)) {
+          // The new job: Batch picks its id, so only the request's tags tell it is one of ours.
+          expect(resources, name).toEqual([`${ARN}:job/*`]);
+          expect(s.Condition, name).toEqual({ Null: { "aws:RequestTag/hpc-cluster-api:job-id": "false" } });
+        } else {
+          expect(list(s.Action), name).toEqual(["batch:SubmitJob"]);
+          expect(s.Condition, name).toBeUndefined();
+        }
+      }
+    }
+  });
+
+  it("terminates only jobs that carry the tag the API puts on every job it submits", () => {
+    expect(functionsWith("batch:TerminateJob")).toEqual(["cancel-job"]);
+    const statements = statementsWith("cancel-job", "batch:TerminateJob");
+
+    expect(statements).toHaveLength(1);
+    expect(list(statements[0]?.Resource).map(flat)).toEqual([`${ARN}:job/*`]);
+    expect(statements[0]?.Condition).toEqual({
+      Null: { "aws:ResourceTag/hpc-cluster-api:job-id": "false" },
+    });
+  });
+
+  it("reads job output only from our streams in /aws/batch/job and from log groups under /hpc-cluster-api/", () => {
+    expect(functionsWith("logs:GetLogEvents")).toEqual(["get-job-logs"]);
+    const resources = statementsWith("get-job-logs", "logs:GetLogEvents").flatMap((s) =>
+      list(s.Resource).map(flat),
+    );
+    const logs = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:";
+
+    expect(resources.sort()).toEqual([
+      `${logs}/aws/batch/job:log-stream:hpc-*`,
+      `${logs}/aws/batch/job:log-stream:parallelcluster-*`,
+      `${logs}/hpc-cluster-api/*:log-stream:*`,
+    ]);
+  });
+
+  it("sends only AWS-RunShellScript, and only to instances tagged as the head node of one of our clusters", () => {
+    const senders = functionsWith("ssm:SendCommand");
+
+    expect(senders.sort()).toEqual([
+      "cancel-job",
+      "get-job-logs",
+      "pcluster-command",
+      "reconcile",
+      "submit-job",
+    ]);
+    for (const name of senders) {
+      const ssm = statementsWith(name, "ssm:SendCommand", "ssm:GetCommandInvocation");
+      for (const s of ssm) {
+        const resources = list(s.Resource).map(flat);
+        if (list(s.Action).includes("ssm:GetCommandInvocation")) {
+          expect(resources, name).toEqual(["*"]);
+          continue;
+        }
+        expect(list(s.Action), name).toEqual(["ssm:SendCommand"]);
+        if (resources.some((r) => r.includes(":document/"))) {
+          expect(resources, name).toEqual([
+            "arn:<AWS::Partition>:ssm:<AWS::Region>::document/AWS-RunShellScript",
+          ]);
+        } else {
+          expect(resources, name).toEqual([
+            "arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*",
+          ]);
+          expect(s.Condition, name).toEqual({
+            StringEquals: { "ssm:resourceTag/parallelcluster:node-type": "HeadNode" },
+            Null: { "ssm:resourceTag/hpc-cluster-api:cluster-name": "false" },
+          });
+        }
+      }
+      const actions = new Set(ssm.flatMap((s) => list(s.Action)).filter((a) => a.startsWith("ssm:")));
+      expect([...actions].sort(), name).toEqual(["ssm:GetCommandInvocation", "ssm:SendCommand"]);
+    }
+  });
+
+  it("gives the API functions that wait on a head node 28 seconds, still under API Gateway's 29", () => {
+    for (const name of ["submit-job", "cancel-job", "get-job-logs", "pcluster-command"]) {
+      expect(prop(fn(name)[1], "Timeout"), name).toBe(HEAD_NODE_API_TIMEOUT.toSeconds());
+    }
+    expect(HEAD_NODE_API_TIMEOUT.toSeconds()).toBeLessThan(29);
+    expect(prop(fn("get-job")[1], "Timeout")).toBe(20);
+  });
+
+  it("keeps finished job records for JobRetentionDays, a parameter of 90 days by default", () => {
+    stateless.hasParameter(JOB_RETENTION_PARAMETER, { Type: "Number", Default: 90, MinValue: 1 });
   });
 });
 
@@ -564,6 +731,42 @@ describe("queues and events", () => {
     });
   });
 
+  it("sends only job state changes in our job queues to job-status, with retries and a dead-letter queue", () => {
+    const [jobStatusId] = fn("job-status");
+    const rules = resourcesOf(stateless, "AWS::Events::Rule").filter(([, r]) =>
+      refersTo(r.Properties?.Targets, jobStatusId),
+    );
+    const rule = rules[0]?.[1].Properties ?? {};
+    const pattern = rule.EventPattern as Json;
+
+    expect(rules).toHaveLength(1);
+    expect(Object.keys(pattern).sort()).toEqual(["detail", "detail-type", "source"]);
+    expect(pattern.source).toEqual(["aws.batch"]);
+    expect(pattern["detail-type"]).toEqual(["Batch Job State Change"]);
+    expect(Object.keys(pattern.detail as Json)).toEqual(["jobQueue"]);
+    const prefixes = list((pattern.detail as Json).jobQueue as Json[]).map((m) => flat(m.prefix));
+    expect(prefixes).toEqual([
+      "arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-queue/hpc-",
+      "arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-queue/parallelcluster-",
+    ]);
+    const target = list(rule.Targets as Json[])[0];
+    expect(target).toMatchObject({
+      Arn: { "Fn::GetAtt": [jobStatusId, "Arn"] },
+      DeadLetterConfig: {
+        Arn: { "Fn::GetAtt": [expect.stringMatching(/^EventJobStatusDeadLetters/), "Arn"] },
+      },
+      RetryPolicy: { MaximumRetryAttempts: 4 },
+    });
+    // Lambda's own retries of the asynchronous invocation end in the same dead-letter queue.
+    stateless.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: jobStatusId },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: (target?.DeadLetterConfig as Json | undefined)?.Arn },
+      },
+    });
+  });
+
   it("runs the reconciler every five minutes", () => {
     const [reconcileId] = fn("reconcile");
     const scheduled = resourcesOf(stateless, "AWS::Events::Rule").find(([, r]) =>
@@ -614,6 +817,8 @@ describe("observability", () => {
       expect(body).toContain(`"title":"${title}"`);
     }
     expect(body).toContain('SEARCH(\'Namespace=\\"HpcClusterApi\\" MetricName=\\"Clusters\\"');
+    // Jobs by status: one line per `status` dimension of the custom metric Jobs.
+    expect(body).toContain("SEARCH('Namespace=\\\"HpcClusterApi\\\" MetricName=\\\"Jobs\\\"', 'Sum'");
   });
 });
 

@@ -46,6 +46,9 @@ export function pclusterProvisioningIssues(spec: ClusterSpec): FieldIssue[] {
   ];
 }
 
+/** The tag that marks a cluster's instances as this API's (and names the cluster). */
+export const CLUSTER_NAME_TAG = "hpc-cluster-api:cluster-name";
+
 /** Builds the ParallelCluster stack for a `slurm` spec. Total: never throws for a valid spec. */
 export function buildPclusterTemplate(spec: ClusterSpec, options: TemplateOptions): TemplateBuild {
   const region = options.region;
@@ -53,6 +56,14 @@ export function buildPclusterTemplate(spec: ClusterSpec, options: TemplateOption
   // Without a known region, the cluster goes where the stack is; ParallelCluster rejects any other.
   const clusterConfiguration = { ...(toCfnValue(config) as { [key: string]: CfnValue }) };
   if (config.Region === undefined) clusterConfiguration.Region = ref("AWS::Region");
+  // ParallelCluster copies these tags to its instances: the API's IAM lets job commands reach only head
+  // nodes that carry this one, so one deployment cannot run commands on another's clusters.
+  clusterConfiguration.Tags = [
+    ...(config.Tags ?? [])
+      .filter((tag) => tag.Key !== CLUSTER_NAME_TAG)
+      .map((tag) => ({ Key: tag.Key, Value: tag.Value })),
+    { Key: CLUSTER_NAME_TAG, Value: options.clusterName },
+  ];
 
   return {
     template: {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { BatchClient, ListJobsCommand } from "@aws-sdk/client-batch";
 import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCloudFormationClient } from "#shared/adapters/aws/aws-clients.ts";
@@ -35,6 +36,12 @@ const cfn = () =>
 beforeAll(async () => {
   moto = await startMoto();
   if (!moto) return;
+  // Batch jobs run to SUCCEEDED without Docker.
+  await fetch(`${moto.endpoint}/moto-api/config`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ batch: { use_docker: false } }),
+  });
   Object.assign(network, await createMotoNetwork(cfn()));
   dataDir = await mkdtemp(join(tmpdir(), "hpc-api-moto-"));
   server = await spawnLocalServer(
@@ -118,6 +125,29 @@ vpc_security_group_id = ${network.SecurityGroupId}
       "hpc-cluster-api:managed": "true",
       "hpc-cluster-api:cluster-name": "batch1",
     });
+
+    // A job through our API reaches SUCCEEDED in our record; a retried submit makes no second Batch job.
+    const job = { name: "genome-align", command: ["echo", "aligned"], clientToken: "align-1" };
+    const first = await api("POST", "/v1/clusters/batch1/jobs", job);
+    const retried = await api("POST", "/v1/clusters/batch1/jobs", job);
+    expect(first.status).toBe(202);
+    expect(retried.json.jobId).toBe(first.json.jobId);
+    const deadline = Date.now() + 60_000;
+    let record = await api("GET", `/v1/clusters/batch1/jobs/${first.json.jobId}`);
+    while (record.json.status !== "SUCCEEDED" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      record = await api("GET", `/v1/clusters/batch1/jobs/${first.json.jobId}`);
+    }
+    expect(record.json.status).toBe("SUCCEEDED");
+    const batch = new BatchClient({
+      endpoint: moto?.endpoint ?? "",
+      region: MOTO_REGION,
+      credentials: MOTO_CREDENTIALS,
+    });
+    const listed = await batch.send(
+      new ListJobsCommand({ jobQueue: outputs.JobQueueArn, jobStatus: "SUCCEEDED" }),
+    );
+    expect(listed.jobSummaryList?.filter((summary) => summary.jobName === "genome-align")).toHaveLength(1);
 
     const events = await api("GET", "/v1/clusters/batch1/events?source=stack");
     expect(events.status).toBe(200);

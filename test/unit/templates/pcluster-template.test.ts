@@ -92,8 +92,19 @@ describe("a Slurm cluster template", () => {
       SharedStorage: [
         { Name: "home", MountDir: "/shared", StorageType: "Efs", EfsSettings: { Encrypted: true } },
       ],
-      Tags: [{ Key: "project", Value: "cfd" }],
+      Tags: [
+        { Key: "project", Value: "cfd" },
+        { Key: "hpc-cluster-api:cluster-name", Value: "cfd-cluster" },
+      ],
     });
+  });
+
+  it("tags the cluster's instances with the cluster name, which the API's command permissions require", () => {
+    const { properties } = clusterResource(slurmSpec({ tags: { "hpc-cluster-api:cluster-name": "forged" } }));
+    const tags = (properties.ClusterConfiguration as { Tags: { Key: string; Value: string }[] }).Tags;
+    expect(tags.filter((tag) => tag.Key === "hpc-cluster-api:cluster-name")).toEqual([
+      { Key: "hpc-cluster-api:cluster-name", Value: "cfd-cluster" },
+    ]);
   });
 
   it("uses the deployment's region when it is known", () => {
