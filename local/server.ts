@@ -229,7 +229,16 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       }
     }
   };
-  const unsubscribe = local?.bus.subscribe((event) => void track(deliver(event)));
+  // Events about one resource are delivered one after another (each waits for the previous one), so a
+  // job's RUNNABLE, RUNNING and SUCCEEDED do not race each other for the same record; events about
+  // different resources still run in parallel. EventBridge promises no order; this only avoids waste.
+  const lanes = new Map<string, Promise<void>>();
+  const unsubscribe = local?.bus.subscribe((event) => {
+    const key = String(event.detail.jobId ?? event.detail["stack-id"] ?? event.id);
+    const run = (lanes.get(key) ?? Promise.resolve()).then(() => deliver(event));
+    lanes.set(key, run);
+    void track(run.finally(() => lanes.get(key) === run && lanes.delete(key)));
+  });
   await local?.provisioner.resume();
   await local?.runner.resume();
 

@@ -143,7 +143,8 @@ export function parseSubmitJobParameters(header: string | undefined): SubmitJobO
         break;
       case "--nodes":
       case "-N": {
-        const nodes = Number(value());
+        const given = value();
+        const nodes = /^\d{1,4}$/.test(given) ? Number(given) : Number.NaN;
         if (!Number.isInteger(nodes) || nodes < 1 || nodes > 1000)
           fail(flag, "takes a node count from 1 to 1000");
         options.nodes = nodes;
@@ -152,7 +153,8 @@ export function parseSubmitJobParameters(header: string | undefined): SubmitJobO
       case "--time":
       case "-t": {
         const seconds = parseSlurmTime(value());
-        if (seconds === undefined || seconds < 60)
+        // At most 14 days: a longer limit is a typo, and Batch would refuse it later, less clearly.
+        if (seconds === undefined || seconds < 60 || seconds > 14 * 86400)
           fail(flag, "takes a time limit of at least 1 minute (minutes, HH:MM:SS or D-HH:MM:SS)");
         options.timeoutSeconds = seconds;
         break;

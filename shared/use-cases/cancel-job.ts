@@ -15,15 +15,19 @@ export function makeCancelJob(deps: Pick<JobDeps, "store" | "jobs" | "schedulers
     const { cluster, job } = await jobOf(deps, clusterName, jobId);
     if (isTerminalJob(job.status)) return job;
     const reason = `${CANCEL_REASON_PREFIX} by ${principal}`.slice(0, 255);
+    let target = job;
     if (!job.externalId) {
-      // Never reached the scheduler (or is just reaching it): nothing runs that could be stopped.
-      return mutateJob(deps.jobs, clusterName, jobId, (current) =>
+      // Never reached the scheduler: nothing runs that could be stopped. One just reaching it is stopped by
+      // the submit, which sees the CANCELLED record when it adds the scheduler's id.
+      target = await mutateJob(deps.jobs, clusterName, jobId, (current) =>
         isTerminalJob(current.status) || current.externalId
           ? undefined
           : { status: "CANCELLED", statusReason: reason, updatedAt: deps.clock.now().toISOString() },
       );
+      // The submit finished between our read and our write: the job is at the scheduler after all.
+      if (isTerminalJob(target.status) || !target.externalId) return target;
     }
-    await deps.schedulers.forCluster(cluster).cancel(job, reason);
-    return job;
+    await deps.schedulers.forCluster(cluster).cancel(target, reason);
+    return target;
   };
 }

@@ -38,9 +38,10 @@ export function makeGetJob(deps: Readers) {
 export function makeListJobs(deps: Readers) {
   return async function listJobs(clusterName: string, request: JobListRequest): Promise<Page<JobSummary>> {
     const cluster = await clusterOf(deps, clusterName);
-    // Jobs of an earlier cluster that had this name are not this cluster's.
+    // Jobs of an earlier cluster that had this name are not this cluster's. Compared as instants: the
+    // caller's time may carry a UTC offset, so its text does not sort like the cluster's.
     const createdAfter =
-      request.createdAfter && request.createdAfter > cluster.createdAt
+      request.createdAfter && Date.parse(request.createdAfter) > Date.parse(cluster.createdAt)
         ? request.createdAfter
         : cluster.createdAt;
     return deps.jobs.list(clusterName, { ...request, createdAfter });

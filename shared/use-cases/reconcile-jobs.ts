@@ -1,5 +1,5 @@
 import type { Cluster } from "../domain/cluster.ts";
-import type { Job, JobObservation } from "../domain/job.ts";
+import { isTerminalJob, type Job, type JobObservation } from "../domain/job.ts";
 import type { JobObservationOutcome } from "./apply-job-observation.ts";
 import type { JobDeps } from "./deps.ts";
 import { mutateJob } from "./mutate-job.ts";
@@ -44,19 +44,42 @@ export function makeReconcileJobs(
     for (const [clusterName, jobs] of byCluster) {
       const cluster: Cluster | undefined = await deps.store.get(clusterName);
       try {
-        const submitted = jobs.filter((job) => job.externalId);
-        for (const job of jobs.filter((job) => !job.externalId && job.createdAt <= abandonBefore)) {
-          await mutateJob(deps.jobs, clusterName, job.jobId, (current) =>
-            current.externalId || current.status !== "SUBMITTED"
-              ? undefined
-              : {
+        // Jobs whose cluster is gone (deleted, or replaced by a new cluster of the same name) can never
+        // be reported on again: end them, saying why, instead of leaving them active forever.
+        const orphaned = jobs.filter(
+          (job) => !cluster || cluster.status === "DELETE_COMPLETE" || cluster.clusterId !== job.clusterId,
+        );
+        for (const job of orphaned) {
+          let ended = false;
+          await mutateJob(deps.jobs, clusterName, job.jobId, (current) => {
+            ended = !isTerminalJob(current.status);
+            return ended
+              ? {
+                  status: "FAILED",
+                  statusReason: "The cluster the job ran on was deleted before the job finished.",
+                  stoppedAt: deps.clock.now().toISOString(),
+                  updatedAt: deps.clock.now().toISOString(),
+                }
+              : undefined;
+          });
+          if (ended) report.abandoned++;
+        }
+        const live = jobs.filter((job) => !orphaned.includes(job));
+        const submitted = live.filter((job) => job.externalId);
+        for (const job of live.filter((job) => !job.externalId && job.createdAt <= abandonBefore)) {
+          let abandoned = false;
+          await mutateJob(deps.jobs, clusterName, job.jobId, (current) => {
+            abandoned = !current.externalId && current.status === "SUBMITTED";
+            return abandoned
+              ? {
                   status: "FAILED",
                   statusReason:
                     "The submission never reached the scheduler (interrupted); submit the job again.",
                   updatedAt: deps.clock.now().toISOString(),
-                },
-          );
-          report.abandoned++;
+                }
+              : undefined;
+          });
+          if (abandoned) report.abandoned++;
         }
         if (!cluster || submitted.length === 0) continue;
         for (const observation of await deps.schedulers.forCluster(cluster).describe(submitted)) {

@@ -7,6 +7,7 @@ import {
   RequestValidationError,
 } from "../domain/errors.ts";
 import { isTerminalJob, type Job, type JobSpec } from "../domain/job.ts";
+import { CANCEL_REASON_PREFIX } from "./cancel-job.ts";
 import type { JobDeps } from "./deps.ts";
 import { mutateJob } from "./mutate-job.ts";
 
@@ -103,13 +104,10 @@ export function makeSubmitJob(deps: JobDeps) {
       throw error;
     }
 
-    let submitted: Job;
+    const scheduler = deps.schedulers.forCluster(cluster);
+    let externalId: string;
     try {
-      const { externalId } = await deps.schedulers.forCluster(cluster).submit(job, cluster);
-      // The scheduler may already have reported progress (the local runner is that quick): only add the id.
-      submitted = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) =>
-        current.externalId ? undefined : { externalId, updatedAt: deps.clock.now().toISOString() },
-      );
+      ({ externalId } = await scheduler.submit(job, cluster));
     } catch (error) {
       // The record stays, for accounting: it says the scheduler refused it, and why.
       await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) =>
@@ -124,8 +122,18 @@ export function makeSubmitJob(deps: JobDeps) {
       if (token) await deps.idempotency.release(token);
       throw error;
     }
+    // The scheduler has the job now: a failure from here on is not a refusal, and the token stays claimed
+    // so that a retry cannot make a second scheduler job.
+    let cancelledOnTheWay = false;
+    // The scheduler may already have reported progress (the local runner is that quick): only add the id.
+    const submitted = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) => {
+      cancelledOnTheWay = current.status === "CANCELLED" && !current.externalId;
+      return current.externalId ? undefined : { externalId, updatedAt: deps.clock.now().toISOString() };
+    });
     if (token)
       await deps.idempotency.complete(token, { statusCode: 202, body: submitted }).catch(() => undefined);
+    // A cancel that came while the job was on its way found nothing to stop: stop it now that it exists.
+    if (cancelledOnTheWay) await scheduler.cancel(submitted, submitted.statusReason ?? CANCEL_REASON_PREFIX);
     return { job: submitted, replayed: false };
   };
 }

@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import type { Job, JobObservation, JobStatus } from "#shared/domain/job.ts";
+import { makeApplyJobObservation } from "#shared/use-cases/apply-job-observation.ts";
+import { makeReconcileJobs } from "#shared/use-cases/reconcile-jobs.ts";
+import { makeJobTestDeps, storeJob, storeReadyCluster } from "../../support/fakes.ts";
+
+function setup() {
+  const deps = makeJobTestDeps();
+  return { deps, reconcile: makeReconcileJobs(deps, makeApplyJobObservation(deps)) };
+}
+
+function observed(job: Job, status: JobStatus, fields: Partial<JobObservation> = {}): JobObservation {
+  return {
+    jobId: job.jobId,
+    ...(job.externalId ? { externalId: job.externalId } : {}),
+    status,
+    attempts: [],
+    time: "2024-05-01T10:05:00.000Z",
+    ...fields,
+  };
+}
+
+function ids(jobs: readonly Job[] | undefined): string[] {
+  return (jobs ?? []).map((job) => job.jobId);
+}
+
+const ABANDONED = "The submission never reached the scheduler (interrupted); submit the job again.";
+
+describe("reconcileJobs", () => {
+  it("describes each cluster's submitted active jobs in one call and applies what the scheduler reports", async () => {
+    const { deps, reconcile } = setup();
+    const alpha = await storeReadyCluster(deps, { name: "alpha" });
+    const beta = await storeReadyCluster(deps, { name: "beta" });
+    const running = await storeJob(deps, alpha, { status: "RUNNABLE", externalId: "a-1" });
+    const finishing = await storeJob(deps, alpha, { status: "RUNNING", externalId: "a-2" });
+    await storeJob(deps, alpha, { status: "SUCCEEDED", externalId: "a-3" });
+    const waiting = await storeJob(deps, beta, { externalId: "b-1" });
+    deps.schedulers.of("alpha").observations = [
+      observed(running, "RUNNING", { startedAt: "2024-05-01T10:04:00.000Z" }),
+      observed(finishing, "SUCCEEDED", {
+        attempts: [{ exitCode: 0 }],
+        stoppedAt: "2024-05-01T10:05:00.000Z",
+      }),
+    ];
+    deps.schedulers.of("beta").observations = [observed(waiting, "RUNNABLE")];
+
+    const report = await reconcile();
+
+    expect(report).toEqual({ examined: 3, refreshed: 3, abandoned: 0, failed: 0 });
+    expect(deps.schedulers.of("alpha").describeCalls.map(ids)).toEqual([[running.jobId, finishing.jobId]]);
+    expect(deps.schedulers.of("beta").describeCalls.map(ids)).toEqual([[waiting.jobId]]);
+    expect(await deps.jobs.get("alpha", running.jobId)).toMatchObject({
+      status: "RUNNING",
+      startedAt: "2024-05-01T10:04:00.000Z",
+    });
+    expect(await deps.jobs.get("alpha", finishing.jobId)).toMatchObject({
+      status: "SUCCEEDED",
+      stoppedAt: "2024-05-01T10:05:00.000Z",
+    });
+    expect((await deps.jobs.get("beta", waiting.jobId))?.status).toBe("RUNNABLE");
+  });
+
+  it("counts only the reports that changed something as refreshed", async () => {
+    const { deps, reconcile } = setup();
+    const alpha = await storeReadyCluster(deps);
+    const running = await storeJob(deps, alpha, { status: "RUNNING", externalId: "a-1" });
+    const stale = await storeJob(deps, alpha, { status: "RUNNING", externalId: "a-2" });
+    deps.schedulers.of("alpha").observations = [observed(running, "RUNNING"), observed(stale, "RUNNABLE")];
+
+    const report = await reconcile();
+
+    expect(report).toEqual({ examined: 2, refreshed: 0, abandoned: 0, failed: 0 });
+  });
+
+  it("has nothing to do on the next pass once the jobs it refreshed have finished", async () => {
+    const { deps, reconcile } = setup();
+    const alpha = await storeReadyCluster(deps);
+    const job = await storeJob(deps, alpha, { status: "RUNNING", externalId: "a-1" });
+    deps.schedulers.of("alpha").observations = [observed(job, "FAILED", { statusReason: "exit 1" })];
+    await reconcile();
+
+    const second = await reconcile();
+
+    expect(second).toEqual({ examined: 0, refreshed: 0, abandoned: 0, failed: 0 });
+    expect(deps.schedulers.of("alpha").describeCalls).toHaveLength(1);
+  });
+
+  it("fails a SUBMITTED job that never reached the scheduler once it is older than the threshold", async () => {
+    const { deps, reconcile } = setup();
+    const alpha = await storeReadyCluster(deps);
+    const stranded = await storeJob(deps, alpha);
+    deps.clock.advance(250_000);
+    const young = await storeJob(deps, alpha);
+    deps.clock.advance(51_000);
+
+    const report = await reconcile();
+
+    expect(report).toEqual({ examined: 2, refreshed: 0, abandoned: 1, failed: 0 });
+    expect(await deps.jobs.get("alpha", stranded.jobId)).toMatchObject({
+      status: "FAILED",
+      statusReason: ABANDONED,
+      updatedAt: "2024-05-01T10:05:01.000Z",
+    });
+    expect(await deps.jobs.get("alpha", young.jobId)).toEqual(young);
+    expect(deps.schedulers.of("alpha").describeCalls).toEqual([]);
+  });
+
+  it("counts as abandoned only the records it failed", async () => {
+    const { deps, reconcile } = setup();
+    const alpha = await storeReadyCluster(deps);
+    // The scheduler reported progress before its submit answered, then the process stopped.
+    const progressed = await storeJob(deps, alpha, { status: "RUNNING" });
+    deps.clock.advance(301_000);
+
+    const report = await reconcile();
+
+    expect(report.abandoned).toBe(0);
+    expect(await deps.jobs.get("alpha", progressed.jobId)).toEqual(progressed);
+  });
+
+  it("counts a describe that throws as failed and goes on with the other clusters", async () => {
+    const { deps, reconcile } = setup();
+    const alpha = await storeReadyCluster(deps, { name: "alpha" });
+    const beta = await storeReadyCluster(deps, { name: "beta" });
+    const onAlpha = await storeJob(deps, alpha, { status: "RUNNING", externalId: "a-1" });
+    const onBeta = await storeJob(deps, beta, { status: "RUNNING", externalId: "b-1" });
+    deps.schedulers.of("alpha").describeError = new Error("throttled");
+    deps.schedulers.of("alpha").observations = [observed(onAlpha, "SUCCEEDED")];
+    deps.schedulers.of("beta").observations = [observed(onBeta, "SUCCEEDED")];
+
+    const report = await reconcile();
+
+    expect(report).toEqual({ examined: 2, refreshed: 1, abandoned: 0, failed: 1 });
+    expect((await deps.jobs.get("alpha", onAlpha.jobId))?.status).toBe("RUNNING");
+    expect((await deps.jobs.get("beta", onBeta.jobId))?.status).toBe("SUCCEEDED");
+  });
+
+  it("reads every active job, past the first page of the active-jobs listing", async () => {
+    const { deps, reconcile } = setup();
+    const alpha = await storeReadyCluster(deps);
+    const jobs: Job[] = [];
+    for (let i = 0; i < 150; i++) jobs.push(await storeJob(deps, alpha, { externalId: `a-${i}` }));
+
+    const report = await reconcile();
+
+    expect(report.examined).toBe(150);
+    expect(deps.schedulers.of("alpha").describeCalls.map(ids)).toEqual([ids(jobs)]);
+  });
+});
+
+describe("reconcileJobs with jobs whose cluster is gone", () => {
+  it("ends the active jobs of a deleted cluster with a reason, and asks no scheduler about them", async () => {
+    const { deps, reconcile } = setup();
+    const gone = await storeReadyCluster(deps, { name: "gone" });
+    const job = await storeJob(deps, gone, { status: "RUNNING", externalId: "g-1" });
+    const current = await deps.store.get("gone");
+    if (!current) throw new Error("cluster not stored");
+    await deps.store.update(
+      "gone",
+      { version: current.version, clusterId: current.clusterId },
+      { status: "DELETE_COMPLETE", updatedAt: deps.clock.now().toISOString() },
+    );
+
+    const report = await reconcile();
+
+    expect(report.abandoned).toBe(1);
+    expect(deps.schedulers.of("gone").describeCalls).toHaveLength(0);
+    expect(await deps.jobs.get("gone", job.jobId)).toMatchObject({
+      status: "FAILED",
+      statusReason: "The cluster the job ran on was deleted before the job finished.",
+    });
+    expect((await reconcile()).examined).toBe(0);
+  });
+});
