@@ -121,6 +121,7 @@ function prepareEnvironment(options: LocalServerOptions, dynamoEndpoint: string)
     AWS_SECRET_ACCESS_KEY: "local",
     POWERTOOLS_LOG_LEVEL: "WARN",
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    POWERTOOLS_METRICS_DISABLED: "true",
     ...(options.stackDelayMs !== undefined ? { LOCAL_STACK_DELAY_MS: String(options.stackDelayMs) } : {}),
   };
   for (const [key, value] of Object.entries(defaults)) process.env[key] ??= value;

@@ -3,15 +3,22 @@ import { putMetric } from "#shared/http/metrics.ts";
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
 });
+
+function captureStdout(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  return lines;
+}
 
 describe("putMetric", () => {
   it("writes one Embedded Metric Format line that CloudWatch turns into a metric with its dimensions", () => {
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
+    const lines = captureStdout();
 
     putMetric("Clusters", 3, { status: "CREATE_COMPLETE" });
 
@@ -32,5 +39,14 @@ describe("putMetric", () => {
       Clusters: 3,
     });
     expect(typeof entry._aws.Timestamp).toBe("number");
+  });
+
+  it("writes nothing when metrics are disabled, as in local mode", () => {
+    vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "true");
+    const lines = captureStdout();
+
+    putMetric("Clusters", 3, { status: "CREATE_COMPLETE" });
+
+    expect(lines).toEqual([]);
   });
 });
