@@ -7,12 +7,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-l
 import { createDocumentClient } from "#shared/adapters/aws/dynamodb-client.ts";
 import { ensureTable } from "#shared/adapters/aws/table-schema.ts";
 import { CachingClusterStore } from "#shared/adapters/local/caching-cluster-store.ts";
+import { CachingJobStore } from "#shared/adapters/local/caching-job-store.ts";
 import { type LocalBusEvent, LocalEventBus } from "#shared/adapters/local/local-event-bus.ts";
 import { LocalJobRunner } from "#shared/adapters/local/local-job-runner.ts";
 import { LocalStackProvisioner } from "#shared/adapters/local/local-stack-provisioner.ts";
 import { systemClock } from "#shared/adapters/system.ts";
 import { useJobSchedulers } from "#shared/composition/job-schedulers.ts";
-import { jobStore } from "#shared/composition/job-store.ts";
+import { jobStore, useJobStore } from "#shared/composition/job-store.ts";
 import { useProvisioner } from "#shared/composition/provisioner.ts";
 import { stores, useStores } from "#shared/composition/stores.ts";
 import { clusterMaxVcpus } from "#shared/domain/cluster-spec.ts";
@@ -163,6 +164,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   // This process is the only writer of its embedded database: cluster reads can skip it.
   const base = stores();
   useStores({ ...base, store: new CachingClusterStore(base.store) });
+  useJobStore(new CachingJobStore(jobStore()));
   let local: { bus: LocalEventBus; provisioner: LocalStackProvisioner; runner: LocalJobRunner } | undefined;
   if (settings().CLUSTER_BACKEND === "local") {
     const bus = new LocalEventBus();

@@ -20,7 +20,8 @@ export class CachingClusterStore implements ClusterStore {
   async create(cluster: Cluster, firstEvent: ClusterEvent): Promise<void> {
     this.#records.delete(cluster.name);
     await this.inner.create(cluster, firstEvent);
-    this.#remember(cluster);
+    // As stored: the database keeps no undefined fields.
+    this.#remember(JSON.parse(JSON.stringify(cluster)) as Cluster);
   }
 
   async get(name: string): Promise<Cluster | undefined> {
