@@ -28,6 +28,27 @@ export function apiGatewayIdentity(
 }
 
 /**
+ * Groups name/value pairs as API Gateway does: the last value of each name, and all of them in order.
+ * The client picks the names, so they are collected in a `Map` and made own properties at the end: a
+ * name such as `constructor` or `__proto__` must neither read `Object.prototype` nor replace it.
+ */
+function collect(pairs: Iterable<readonly [string, string]>): {
+  single: Record<string, string>;
+  multi: Record<string, string[]>;
+} {
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of pairs) {
+    const values = grouped.get(name);
+    if (values) values.push(value);
+    else grouped.set(name, [value]);
+  }
+  return {
+    single: Object.fromEntries([...grouped].map(([name, values]) => [name, values.at(-1) ?? ""])),
+    multi: Object.fromEntries(grouped),
+  };
+}
+
+/**
  * Builds the API Gateway REST (v1) proxy event that API Gateway would hand the Lambda function for this
  * request, so the local server runs the very handlers Lambda runs.
  */
@@ -39,20 +60,12 @@ export function toProxyEvent(
   body: string,
   principal: string,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const rawHeaders: Array<readonly [string, string]> = [];
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
-    const name = request.rawHeaders[i] ?? "";
-    const value = request.rawHeaders[i + 1] ?? "";
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    rawHeaders.push([request.rawHeaders[i] ?? "", request.rawHeaders[i + 1] ?? ""]);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [key, value] of url.searchParams) {
-    query[key] = value;
-    multiQuery[key] = [...(multiQuery[key] ?? []), value];
-  }
+  const { single: headers, multi: multiValueHeaders } = collect(rawHeaders);
+  const { single: query, multi: multiQuery } = collect(url.searchParams);
   const hasQuery = Object.keys(query).length > 0;
   const requestId = randomUUID();
   const sourceIp = request.socket.remoteAddress ?? "127.0.0.1";

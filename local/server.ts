@@ -1,6 +1,6 @@
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import { mkdir } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, maxHeaderSize, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
@@ -20,6 +20,7 @@ import { clusterMaxVcpus } from "#shared/domain/cluster-spec.ts";
 import {
   MethodNotAllowedError,
   PayloadTooLargeError,
+  RequestValidationError,
   RouteNotFoundError,
   UnauthorizedError,
   UpstreamError,
@@ -323,6 +324,34 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       send(response, result);
     }
   }
+
+  // A request Node's HTTP parser refuses (a control character in a header, headers over its limit, a
+  // Content-Length that is not a number) never reaches `handle`, and Node would answer it with a bare
+  // "400 Bad Request": answer it as a problem too, so every refusal reads the same.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || !error.code?.startsWith("HPE_")) {
+      socket.destroy();
+      return;
+    }
+    const refusal =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? new RequestValidationError(
+            `The request headers are larger than ${Math.floor(maxHeaderSize / 1024)} KiB: send less.`,
+            [{ path: "header", message: `at most ${Math.floor(maxHeaderSize / 1024)} KiB of headers` }],
+          )
+        : new RequestValidationError(
+            "The request is not valid HTTP/1.1: check that header values hold no control characters and that Content-Length is a number.",
+            [{ path: "request", message: `malformed HTTP request (${error.code})` }],
+          );
+    const result = errorToProxyResult(refusal, { requestId: randomUUID() });
+    const body = Buffer.from(result.body);
+    const headers = Object.entries({ ...result.headers, "Content-Length": body.length, Connection: "close" })
+      .map(([name, value]) => `${name}: ${String(value)}\r\n`)
+      .join("");
+    socket.end(
+      Buffer.concat([Buffer.from(`HTTP/1.1 ${result.statusCode} Bad Request\r\n${headers}\r\n`), body]),
+    );
+  });
 
   await new Promise<void>((resolveListen, reject) => {
     server.once("error", reject);

@@ -9,18 +9,26 @@ export interface CommandOptions {
 
 /**
  * The flags we accept in the `additional_parameters` header, with what each does. Waiting flags are
- * accepted for compatibility and change nothing: the API never blocks on a stack.
+ * accepted for compatibility and change nothing: the API never blocks on a stack. A `Map`, because the
+ * header is the client's: in an object literal `toString` or `constructor` would be found as flags.
  */
-const ALLOWED_FLAGS: Readonly<Record<string, (options: { rollbackOnFailure: boolean }) => void>> = {
-  "--nowait": () => {},
-  "-nw": () => {},
-  "--norollback": (o) => {
-    o.rollbackOnFailure = false;
-  },
-  "-nr": (o) => {
-    o.rollbackOnFailure = false;
-  },
-};
+type ApplyFlag = (options: { rollbackOnFailure: boolean }) => void;
+const ALLOWED_FLAGS: ReadonlyMap<string, ApplyFlag> = new Map<string, ApplyFlag>([
+  ["--nowait", () => {}],
+  ["-nw", () => {}],
+  [
+    "--norollback",
+    (o) => {
+      o.rollbackOnFailure = false;
+    },
+  ],
+  [
+    "-nr",
+    (o) => {
+      o.rollbackOnFailure = false;
+    },
+  ],
+]);
 
 /**
  * Parses the `additional_parameters` header against the allow-list. The header is only ever compared
@@ -32,11 +40,11 @@ export function parseAdditionalParameters(header: string | undefined): CommandOp
   for (const token of tokens) {
     // Blog posts were pasted through word processors: accept an em/en dash for "--".
     const flag = token.replace(/^[\u2013\u2014]/, "--");
-    const apply = ALLOWED_FLAGS[flag];
+    const apply = ALLOWED_FLAGS.get(flag);
     if (!apply) {
       const shown = JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}…` : token);
       throw new RequestValidationError(
-        `additional_parameters: ${shown} is not an accepted flag; accepted: ${Object.keys(ALLOWED_FLAGS).join(", ")}.`,
+        `additional_parameters: ${shown} is not an accepted flag; accepted: ${[...ALLOWED_FLAGS.keys()].join(", ")}.`,
         [{ path: "header.additional_parameters", message: `unsupported flag ${shown}` }],
       );
     }

@@ -31,18 +31,22 @@ export interface HttpResult {
 /** The inner function of an HTTP Lambda: exported on its own so unit tests call it without middy. */
 export type HttpFunction = (request: HttpRequest) => Promise<HttpResult>;
 
+// Names come from the client: `Object.fromEntries` makes each one an own property, so `__proto__` stays
+// a (refusable) parameter instead of being swallowed by the prototype setter of `out[key] = value`.
 function lowerCaseHeaders(headers: APIGatewayProxyEvent["headers"] | null): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers ?? {})) {
-    if (value !== undefined) out[key.toLowerCase()] = value;
-  }
-  return out;
+  return Object.fromEntries(
+    Object.entries(headers ?? {}).flatMap(([key, value]) =>
+      value === undefined ? [] : [[key.toLowerCase(), value] as const],
+    ),
+  );
 }
 
 function definedOnly(record: Record<string, string | undefined> | null): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(record ?? {})) if (value !== undefined) out[key] = value;
-  return out;
+  return Object.fromEntries(
+    Object.entries(record ?? {}).flatMap(([key, value]) =>
+      value === undefined ? [] : [[key, value] as const],
+    ),
+  );
 }
 
 /** Converts the proxy event into an `HttpRequest`. */

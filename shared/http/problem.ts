@@ -72,11 +72,26 @@ export interface ProblemResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/**
+ * The request path as a valid URI reference for `instance`: the path is the client's, so it may carry a
+ * stray `%`, spaces, raw unicode or control characters. Valid escapes are kept as they are; everything
+ * else outside RFC 3986's path characters is percent-encoded (a lone surrogate as U+FFFD).
+ */
+export function uriReference(path: string): string {
+  return path.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/gu, (char) =>
+    char === "%" ? "%25" : encodeURIComponent(/^[\uD800-\uDFFF]$/u.test(char) ? "\uFFFD" : char),
+  );
+}
+
 /** Maps any thrown value to a problem. Unknown errors get a bare 500 with the request id only. */
 export function toProblem(
   error: unknown,
-  context: { requestId?: string; instance?: string },
+  request: { requestId?: string; instance?: string },
 ): ProblemResponse {
+  const context = {
+    ...(request.requestId !== undefined ? { requestId: request.requestId } : {}),
+    ...(request.instance !== undefined ? { instance: uriReference(request.instance) } : {}),
+  };
   const match = STATUS_BY_ERROR.find(([cls]) => error instanceof cls);
   if (!match) {
     return {
@@ -97,15 +112,39 @@ export function toProblem(
   if (domainError instanceof ServiceUnavailableError) {
     headers["Retry-After"] = String(domainError.retryAfterSeconds);
   }
+  const { issues } = domainError;
+  const listed = issues.slice(0, MAX_PROBLEM_ISSUES).map((issue) => ({
+    ...issue,
+    path: clip(issue.path),
+    message: clip(issue.message),
+  }));
+  const omitted =
+    issues.length > listed.length
+      ? ` Only the first ${listed.length} of ${issues.length} issues are listed.`
+      : "";
   return {
     problem: {
       type: problemType(domainError.code),
       title,
       status,
-      detail: domainError.message,
+      detail: `${clip(domainError.message)}${omitted}`,
       ...context,
-      ...(domainError.issues.length > 0 ? { errors: domainError.issues } : {}),
+      ...(listed.length > 0 ? { errors: listed } : {}),
     },
     headers,
   };
+}
+
+/**
+ * Most issues a problem lists. A 250 KiB configuration can hold 40,000 mistakes: listed in full they made
+ * a 7 MB answer, past Lambda's 6 MB response limit (so a 502 from API Gateway instead of the 422). A
+ * hundred is more than anyone fixes in one round.
+ */
+export const MAX_PROBLEM_ISSUES = 100;
+
+/** Longest text of a detail, issue path or issue message: what echoes client input stays bounded. */
+const MAX_TEXT_LENGTH = 1000;
+
+function clip(text: string): string {
+  return text.length > MAX_TEXT_LENGTH ? `${text.slice(0, MAX_TEXT_LENGTH - 1)}…` : text;
 }

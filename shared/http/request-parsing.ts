@@ -23,6 +23,11 @@ export function zodIssues(prefix: string, error: z.core.$ZodError): FieldIssue[]
         message: `unknown ${prefix === "query" ? "query parameter" : "field"} '${key}': remove it`,
       }));
     }
+    if (issue.code === "invalid_key") {
+      // zod's own message is "Invalid key in record": the rule the key broke is in the inner issues.
+      const rules = issue.issues.map((inner) => inner.message).join("; ");
+      return [{ path: formatPath(prefix, issue.path), message: `this key is not allowed: ${rules}` }];
+    }
     return [{ path: formatPath(prefix, issue.path), message: issue.message }];
   });
 }
@@ -94,5 +99,45 @@ export function parseJsonBody<S extends z.ZodMiniType>(
       { path: "body", message: "malformed JSON" },
     ]);
   }
+  const reserved = prototypeKeyPath(value);
+  if (reserved !== undefined) {
+    const path = formatPath("body", reserved);
+    throw new RequestValidationError(
+      `The request body is invalid: ${path}: '__proto__' is not a usable key.`,
+      [{ path, message: "'__proto__' is not a usable key: remove it or rename it" }],
+    );
+  }
   return parseWith(schema, value, "body", "The request body");
+}
+
+/** A value met while walking a JSON document, with how it was reached (paths built only when needed). */
+interface Visit {
+  readonly value: unknown;
+  readonly key?: PropertyKey;
+  readonly parent?: Visit;
+}
+
+/**
+ * Where the first `__proto__` key of a parsed JSON value is. JSON.parse makes it an own property, but
+ * zod's records drop it without a word (and without checking its value), so the caller would see
+ * their input silently changed. Walked with a stack: a deeply nested body must not overflow ours.
+ */
+function prototypeKeyPath(root: unknown): PropertyKey[] | undefined {
+  const pending: Visit[] = [{ value: root }];
+  for (let visit = pending.pop(); visit !== undefined; visit = pending.pop()) {
+    const { value } = visit;
+    if (value === null || typeof value !== "object") continue;
+    for (const [key, item] of Object.entries(value)) {
+      const child: Visit = { value: item, key: Array.isArray(value) ? Number(key) : key, parent: visit };
+      if (key === "__proto__" && !Array.isArray(value)) return pathOf(child);
+      pending.push(child);
+    }
+  }
+  return undefined;
+}
+
+function pathOf(visit: Visit): PropertyKey[] {
+  const path: PropertyKey[] = [];
+  for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) path.unshift(at.key);
+  return path;
 }

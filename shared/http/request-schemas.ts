@@ -46,15 +46,29 @@ export const CreateClusterBodySchema = z.strictObject({
 });
 export type CreateClusterBody = z.infer<typeof CreateClusterBodySchema>;
 
-const limit = z._default(
-  z.coerce
-    .number({ error: "limit must be a whole number from 1 to 100" })
-    .check(
-      z.int("limit must be a whole number from 1 to 100"),
-      z.minimum(1, "limit must be at least 1"),
-      z.maximum(100, "limit must be at most 100"),
+/**
+ * A whole number in a query string, written in plain decimal digits. `z.coerce.number()` would take
+ * whatever `Number()` takes, so `0x10`, `1e2`, ` 5` and `` (as 0) would pass for numbers; here they are
+ * left as text for the number schema to refuse, with its own message. The input side of the pipe is a
+ * transform, so the JSON Schema (and the drift test) sees the number schema.
+ */
+function queryInt<S extends z.ZodMiniType<number, number | undefined>>(schema: S) {
+  return z.pipe(
+    z.transform((value: unknown) =>
+      typeof value === "string" && /^[0-9]{1,15}$/.test(value) ? Number(value) : value,
     ),
-  50,
+    schema,
+  );
+}
+
+// The default sits inside the pipe: outside it, the JSON Schema of the parameter would lose it.
+const limit = queryInt(
+  z._default(
+    z
+      .int("limit must be a whole number from 1 to 100")
+      .check(z.minimum(1, "limit must be at least 1"), z.maximum(100, "limit must be at most 100")),
+    50,
+  ),
 );
 const nextToken = z.optional(z.string().check(z.minLength(1), z.maxLength(2048)));
 
@@ -211,16 +225,18 @@ export const ListJobsQuerySchema = z.strictObject({
 });
 
 export const JobLogsQuerySchema = z.strictObject({
-  limit: z._default(
-    z.coerce
-      .number()
-      .check(
-        z.int("limit must be a whole number"),
-        z.minimum(1),
-        z.maximum(1000, "limit must be at most 1000"),
-      ),
-    100,
+  limit: queryInt(
+    z._default(
+      z
+        .int("limit must be a whole number from 1 to 1000")
+        .check(z.minimum(1, "limit must be at least 1"), z.maximum(1000, "limit must be at most 1000")),
+      100,
+    ),
   ),
   nextToken,
-  attempt: z.optional(z.coerce.number().check(z.int(), z.minimum(1))),
+  attempt: z.optional(
+    queryInt(
+      z.int("attempt must be a whole number from 1").check(z.minimum(1, "attempt must be at least 1")),
+    ),
+  ),
 });

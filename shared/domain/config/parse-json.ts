@@ -13,6 +13,7 @@ import { type IssueCollector, SourceMap, specPathOf } from "./issue-collector.ts
 import { jsonErrorOffset, lineAndColumn } from "./json-error-position.ts";
 import type { NormalizedDraft } from "./normalized-draft.ts";
 import { normalizePcluster3 } from "./parse-pcluster3.ts";
+import { unusableTagKey } from "./validate-spec.ts";
 import { scalarKey } from "./yaml-reader.ts";
 
 /** Top-level keys that mark the ParallelCluster 3 structure written as JSON. */
@@ -107,6 +108,12 @@ function normalizeSpecJson(
 ): NormalizedDraft | undefined {
   const sourceMap = new SourceMap((specPath) => ({ path: specPath, line: lineAt(specPath) }));
   warnUnknownSpecKeys(value, issues, lineAt);
+  // Before the schema, which would drop an unusable key unseen.
+  const { tags } = value as { tags?: unknown };
+  for (const key of tags !== null && typeof tags === "object" ? Object.keys(tags) : []) {
+    const unusable = unusableTagKey(key);
+    if (unusable !== undefined) issues.errorAt(sourceMap.locate(`tags.${key}`), unusable);
+  }
   const input = withSpecDefaults(value);
   const parsed = ClusterSpecSchema.safeParse(input);
   if (!parsed.success) {

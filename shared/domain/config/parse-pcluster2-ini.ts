@@ -3,6 +3,7 @@ import { didYouMean } from "./did-you-mean.ts";
 import { type IssueCollector, SourceMap, type SourceRef } from "./issue-collector.ts";
 import type { NormalizedDraft } from "./normalized-draft.ts";
 import { homeSectionOf, PCLUSTER2_KEYS, STORAGE_KEY_MAP, UNNAMED_SECTIONS } from "./pcluster2-keys.ts";
+import { unusableTagKey } from "./validate-spec.ts";
 import {
   isPlaceholder,
   parseBooleanText,
@@ -84,7 +85,8 @@ function tokenize(text: string, issues: IssueCollector): IniDocument | undefined
       const type = (words[0] ?? "").toLowerCase();
       const name = words.length > 1 ? words.slice(1).join(" ") : undefined;
       ignoring = false;
-      if (!(type in PCLUSTER2_KEYS)) {
+      // Own keys only: `in` would take [constructor x] for a known section type.
+      if (!Object.hasOwn(PCLUSTER2_KEYS, type)) {
         issues.warn(
           `[${header[1]?.trim() ?? ""}]`,
           `Unknown section type '${words[0] ?? ""}' is ignored with its settings${didYouMean(type, Object.keys(PCLUSTER2_KEYS))}`,
@@ -919,6 +921,11 @@ class Pcluster2Normalizer {
     }
     const tags: Record<string, string> = {};
     for (const [key, value] of Object.entries(parsed)) {
+      const unusable = unusableTagKey(key);
+      if (unusable !== undefined) {
+        this.issues.errorAt(ref, unusable);
+        continue;
+      }
       if (value !== null && typeof value === "object") {
         this.issues.errorAt(ref, `The value of tag '${key}' must be a string.`);
         continue;

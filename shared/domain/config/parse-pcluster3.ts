@@ -5,6 +5,7 @@ import { foreignDocumentHint } from "./foreign-documents.ts";
 import { type IssueCollector, SourceMap } from "./issue-collector.ts";
 import type { NormalizedDraft } from "./normalized-draft.ts";
 import { type KeyShape, keysOf, PCLUSTER3_SHAPE, STORAGE_SETTINGS } from "./pcluster3-keys.ts";
+import { unusableTagKey } from "./validate-spec.ts";
 import { describe, joinPath, type MapCtx, scalarKey, YamlReader } from "./yaml-reader.ts";
 
 /** ParallelCluster 3 defaults the spec fills in. */
@@ -75,7 +76,8 @@ function warnUnknownKeys(reader: YamlReader, node: Node | undefined, shape: KeyS
   for (const pair of node.items) {
     const key = scalarKey(pair.key);
     if (key === undefined) continue;
-    const child = shape.keys[key];
+    // Own keys only: the key is the user's, and `toString` or `__proto__` must be unknown, not found.
+    const child = Object.hasOwn(shape.keys, key) ? shape.keys[key] : undefined;
     const childPath = joinPath(path, key);
     if (child === undefined) {
       const where = path === "" ? "at the top level" : `in ${path}`;
@@ -375,7 +377,7 @@ class Pcluster3Normalizer {
       const typeEntry = r.entry(ctx, "StorageType");
       const storageType = r.string(ctx, "StorageType", undefined, { required: "Ebs, FsxLustre or Efs" });
       if (storageType === undefined) return;
-      const kind = STORAGE_KINDS[storageType];
+      const kind = Object.hasOwn(STORAGE_KINDS, storageType) ? STORAGE_KINDS[storageType] : undefined;
       if (kind === undefined) {
         const why = UNSUPPORTED_STORAGE.includes(storageType)
           ? `${storageType} is a ParallelCluster storage type this API does not create`
@@ -400,7 +402,7 @@ class Pcluster3Normalizer {
   private storageSettings(ctx: MapCtx, storageType: string, specBase: string): SharedStorage["settings"] {
     const r = this.r;
     const settings: SharedStorage["settings"] = {};
-    const wanted = STORAGE_SETTINGS[storageType];
+    const wanted = Object.hasOwn(STORAGE_SETTINGS, storageType) ? STORAGE_SETTINGS[storageType] : undefined;
     for (const [type, { key }] of Object.entries(STORAGE_SETTINGS)) {
       if (type === storageType) continue;
       const stray = r.entry(ctx, key);
@@ -415,7 +417,7 @@ class Pcluster3Normalizer {
     const block = r.map(ctx, wanted.key);
     if (block === undefined) return settings;
     for (const key of r.keys(block)) {
-      const shape = wanted.shape.keys[key];
+      const shape = Object.hasOwn(wanted.shape.keys, key) ? wanted.shape.keys[key] : undefined;
       if (shape !== "scalar") continue;
       const found = r.entry(block, key);
       if (found?.node === undefined) continue;
@@ -445,6 +447,11 @@ class Pcluster3Normalizer {
       const key = r.string(ctx, "Key", undefined, { required: "every tag has a Key" });
       const valueEntry = r.entry(ctx, "Value");
       if (key === undefined) continue;
+      const unusable = unusableTagKey(key);
+      if (unusable !== undefined) {
+        this.#issues.error(joinPath(ctx.path, "Key"), unusable, ctx.line);
+        continue;
+      }
       const raw = valueEntry?.node?.toJSON() as unknown;
       if (valueEntry !== undefined && raw !== undefined && typeof raw === "object") {
         this.#issues.error(

@@ -7,6 +7,14 @@ export const MAX_TAGS = 50;
 export const MAX_TAG_KEY_LENGTH = 128;
 export const MAX_TAG_VALUE_LENGTH = 256;
 
+/**
+ * Why a tag key cannot be used, before it is stored: `__proto__` would be dropped without a word by every
+ * object the spec goes through (zod records included), so each format's reader refuses it by name.
+ */
+export function unusableTagKey(key: string): string | undefined {
+  return key === "__proto__" ? "Tag key '__proto__' cannot be used: rename the tag." : undefined;
+}
+
 const SUBNET_ID = /^subnet-[0-9a-f]+$/;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]+$/;
 const VPC_ID = /^vpc-[0-9a-f]+$/;

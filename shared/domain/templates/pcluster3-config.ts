@@ -97,7 +97,7 @@ const RESERVED_TAG_PREFIXES = ["parallelcluster:", "aws:"];
 
 function convertOs(os: string, warnings: ConfigWarning[]): string {
   if (PCLUSTER3_OS.has(os)) return os;
-  const successor = OS_SUCCESSOR[os] ?? FALLBACK_OS;
+  const successor = (Object.hasOwn(OS_SUCCESSOR, os) ? OS_SUCCESSOR[os] : undefined) ?? FALLBACK_OS;
   warnings.push({
     path: "Image.Os",
     message: `Operating system '${os}' (base_os) is not offered by current ParallelCluster 3 releases; the cluster uses '${successor}' instead.`,
