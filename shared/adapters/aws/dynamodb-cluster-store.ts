@@ -22,6 +22,7 @@ import {
 } from "../../ports/cluster-store.ts";
 import type { Page, PageRequest } from "../../ports/page.ts";
 import { callDynamoDb, isConditionalCheckFailed } from "./dynamodb-client.ts";
+import { pickDefined, rawString, withoutAttributes } from "./dynamodb-items.ts";
 import {
   assertPageLimit,
   assertPageTokenSecret,
@@ -64,26 +65,11 @@ const STORAGE_ATTRIBUTES = new Set<string>([
 const CREATE_ATTEMPTS = 3;
 
 function toCluster(item: Record<string, unknown>): Cluster {
-  const cluster: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
-    if (!STORAGE_ATTRIBUTES.has(key)) cluster[key] = value;
-  }
-  return cluster as unknown as Cluster;
+  return withoutAttributes<Cluster>(item, STORAGE_ATTRIBUTES);
 }
 
 function toSummary(item: Record<string, unknown>): ClusterSummary {
-  const summary: Record<string, unknown> = {};
-  for (const key of CLUSTER_SUMMARY_FIELDS) {
-    if (item[key] !== undefined) summary[key] = item[key];
-  }
-  return summary as unknown as ClusterSummary;
-}
-
-/** Reads a string attribute from the raw (marshalled) item a failed condition may return. */
-function rawString(item: unknown, attribute: string): string | undefined {
-  if (typeof item !== "object" || item === null) return undefined;
-  const value = (item as Record<string, { S?: unknown } | undefined>)[attribute]?.S;
-  return typeof value === "string" ? value : undefined;
+  return pickDefined<ClusterSummary>(item, CLUSTER_SUMMARY_FIELDS);
 }
 
 /**

@@ -22,6 +22,7 @@ import {
 import type { Page, PageRequest } from "../../ports/page.ts";
 import { systemClock } from "../system.ts";
 import { callDynamoDb, isConditionalCheckFailed } from "./dynamodb-client.ts";
+import { pickDefined, rawString, withoutAttributes } from "./dynamodb-items.ts";
 import { assertPageLimit, assertPageTokenSecret, decodePageToken, encodePageToken } from "./page-token.ts";
 import {
   BY_NAME_INDEX,
@@ -113,26 +114,11 @@ const STORAGE_ATTRIBUTES = new Set<string>([
 ]);
 
 function toJob(item: Record<string, unknown>): Job {
-  const job: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(item)) {
-    if (!STORAGE_ATTRIBUTES.has(key)) job[key] = value;
-  }
-  return job as unknown as Job;
+  return withoutAttributes<Job>(item, STORAGE_ATTRIBUTES);
 }
 
 function toSummary(item: Record<string, unknown>): JobSummary {
-  const summary: Record<string, unknown> = {};
-  for (const key of JOB_SUMMARY_FIELDS) {
-    if (item[key] !== undefined) summary[key] = item[key];
-  }
-  return summary as unknown as JobSummary;
-}
-
-/** Reads a string attribute from the raw (marshalled) item a failed condition may return. */
-function rawString(item: unknown, attribute: string): string | undefined {
-  if (typeof item !== "object" || item === null) return undefined;
-  const value = (item as Record<string, { S?: unknown } | undefined>)[attribute]?.S;
-  return typeof value === "string" ? value : undefined;
+  return pickDefined<JobSummary>(item, JOB_SUMMARY_FIELDS);
 }
 
 /** `ProjectionExpression` and its names for a list of attributes (several are reserved words). */

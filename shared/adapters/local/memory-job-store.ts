@@ -27,6 +27,7 @@ import {
 } from "../aws/page-token.ts";
 import { jobIdRange } from "../aws/table-schema.ts";
 import { systemClock } from "../system.ts";
+import { compareKeys } from "./key-order.ts";
 
 /** Retention of finished jobs when none is given: 30 days. */
 export const DEFAULT_MEMORY_JOB_RETENTION_DAYS = 30;
@@ -45,25 +46,6 @@ interface StoredJob {
   job: Job;
   /** Epoch seconds, as the DynamoDB store's TTL attribute; set while the job is finished. */
   expiresAt?: number;
-}
-
-/**
- * DynamoDB orders string keys by their UTF-8 bytes, i.e. by code point; so must we, or paging would differ
- * between stores (the same comparison as the memory cluster store's).
- */
-function compareKeys(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return codePointRank(x) - codePointRank(y);
-  }
-  return a.length - b.length;
-}
-
-function codePointRank(unit: number): number {
-  if (unit < 0xd800) return unit;
-  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
 /** The order of the active-jobs index: by job id, then (for equal ids) by cluster. */
