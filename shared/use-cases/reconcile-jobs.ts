@@ -4,6 +4,9 @@ import type { JobObservationOutcome } from "./apply-job-observation.ts";
 import type { JobDeps } from "./deps.ts";
 import { mutateJob } from "./mutate-job.ts";
 
+/** The youngest record without a scheduler id that may be declared abandoned. */
+export const MIN_SUBMISSION_SECONDS = 120;
+
 /** What one pass over the active jobs did. */
 export interface JobReconcileReport {
   readonly examined: number;
@@ -38,9 +41,10 @@ export function makeReconcileJobs(
       nextToken = page.nextToken;
     } while (nextToken);
 
-    const abandonBefore = new Date(
-      deps.clock.now().getTime() - deps.settings.reconcileAfterSeconds * 1000,
-    ).toISOString();
+    // A submission in flight has no scheduler id yet and may take up to API Gateway's 29 s: whatever
+    // the reconcile threshold, never give up on one younger than this.
+    const abandonAfterSeconds = Math.max(deps.settings.reconcileAfterSeconds, MIN_SUBMISSION_SECONDS);
+    const abandonBefore = new Date(deps.clock.now().getTime() - abandonAfterSeconds * 1000).toISOString();
     for (const [clusterName, jobs] of byCluster) {
       const cluster: Cluster | undefined = await deps.store.get(clusterName);
       try {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BatchClient, ListJobsCommand } from "@aws-sdk/client-batch";
 import { DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createCloudFormationClient } from "#shared/adapters/aws/aws-clients.ts";
 import {
   createMotoNetwork,
@@ -15,6 +15,9 @@ import {
   startMoto,
 } from "../../support/moto.ts";
 import { type SpawnedServer, spawnLocalServer } from "../../support/spawned-server.ts";
+
+// Real AWS emulation over the wire, on a machine CI shares with the Slurm tier: waits of a minute are normal.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 /*
  * The AWS path end to end: `npm start` with CLUSTER_BACKEND=aws keeps the embedded store but provisions

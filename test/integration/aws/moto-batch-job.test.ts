@@ -5,7 +5,7 @@ import {
   CreateLogStreamCommand,
   PutLogEventsCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   createBatchClient,
   createCloudFormationClient,
@@ -26,6 +26,9 @@ import {
   requireMoto,
   startMoto,
 } from "../../support/moto.ts";
+
+// Real AWS emulation over the wire, on a machine CI shares with the Slurm tier: waits of a minute are normal.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 /*
  * The moto tier for jobs: a Batch cluster stack made by our provisioner on moto_server, then jobs

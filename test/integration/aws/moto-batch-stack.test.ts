@@ -4,7 +4,7 @@ import {
   ListStackResourcesCommand,
   type Stack,
 } from "@aws-sdk/client-cloudformation";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createCloudFormationClient } from "#shared/adapters/aws/aws-clients.ts";
 import {
   CloudFormationStackProvisioner,
@@ -22,6 +22,9 @@ import {
   requireMoto,
   startMoto,
 } from "../../support/moto.ts";
+
+// Real AWS emulation over the wire, on a machine CI shares with the Slurm tier: waits of a minute are normal.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 120_000 });
 
 /*
  * The moto tier: our provisioner, with a real CloudFormationClient, against moto_server's CloudFormation,

@@ -172,3 +172,20 @@ describe("reconcileJobs with jobs whose cluster is gone", () => {
     expect((await reconcile()).examined).toBe(0);
   });
 });
+
+describe("reconcileJobs polling at once (the local server's AWS mode)", () => {
+  it("never abandons a submission younger than two minutes, even with a zero threshold", async () => {
+    const base = makeJobTestDeps();
+    const deps = { ...base, settings: { ...base.settings, reconcileAfterSeconds: 0 } };
+    const reconcile = makeReconcileJobs(deps, makeApplyJobObservation(deps));
+    const cluster = await storeReadyCluster(deps, { name: "busy" });
+    const inFlight = await storeJob(deps, cluster, {});
+    base.clock.advance(60_000);
+
+    expect((await reconcile()).abandoned).toBe(0);
+    expect((await deps.jobs.get("busy", inFlight.jobId))?.status).toBe("SUBMITTED");
+
+    base.clock.advance(61_000);
+    expect((await reconcile()).abandoned).toBe(1);
+  });
+});
