@@ -1,26 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PC3_SLURM } from "../../fixtures/sample-configs.ts";
 import { type LocalApi, startLocalApi } from "../../support/local-api.ts";
 
-const PC3 = `Region: us-east-1
-Image:
-  Os: alinux2
-HeadNode:
-  InstanceType: t3.micro
-  Networking:
-    SubnetId: subnet-0123456789abcdef0
-Scheduling:
-  Scheduler: slurm
-  SlurmQueues:
-    - Name: queue1
-      ComputeResources:
-        - Name: t3micro
-          InstanceType: t3.micro
-          MinCount: 0
-          MaxCount: 4
-      Networking:
-        SubnetIds:
-          - subnet-0123456789abcdef0
-`;
+const PC3 = PC3_SLURM;
 
 let api: LocalApi;
 beforeAll(async () => {

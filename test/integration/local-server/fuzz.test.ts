@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PC3_SLURM } from "../../fixtures/sample-configs.ts";
 import { type LocalApi, startLocalApi } from "../../support/local-api.ts";
 import {
   assertMatchesContract,
@@ -27,26 +28,7 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20_260_131);
 const CASES = Number(process.env.FUZZ_CASES ?? 600);
 const CONCURRENCY = Math.max(1, Number(process.env.FUZZ_CONCURRENCY ?? 1));
 
-const PC3 = `Region: us-east-1
-Image:
-  Os: alinux2
-HeadNode:
-  InstanceType: t3.micro
-  Networking:
-    SubnetId: subnet-0123456789abcdef0
-Scheduling:
-  Scheduler: slurm
-  SlurmQueues:
-    - Name: queue1
-      ComputeResources:
-        - Name: t3micro
-          InstanceType: t3.micro
-          MinCount: 0
-          MaxCount: 4
-      Networking:
-        SubnetIds:
-          - subnet-0123456789abcdef0
-`;
+const PC3 = PC3_SLURM;
 
 /** Configurations in each format the API reads, for the configuration fuzz to break. */
 const CONFIGS: readonly string[] = [
