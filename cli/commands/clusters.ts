@@ -82,6 +82,8 @@ export async function waitForCluster(
   const progress = output.startProgress(`cluster ${name}`, context.now);
   const backoff = new Backoff();
   let last = lastSeen;
+  // The status the request itself answered is the first the user sees, however fast the next one comes.
+  if (lastSeen) progress.update(lastSeen.status, lastSeen.failureReason);
   try {
     for (;;) {
       const cluster = await findCluster(context, name);
