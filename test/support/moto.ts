@@ -203,3 +203,14 @@ export async function createMotoNetwork(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/** Makes moto's Batch run jobs to SUCCEEDED at once, without Docker (this machine has no engine). */
+export async function runBatchJobsWithoutDocker(moto: RunningMoto): Promise<void> {
+  const response = await fetch(`${moto.endpoint}/moto-api/config`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ batch: { use_docker: false } }),
+  });
+  await response.arrayBuffer();
+  if (!response.ok) throw new Error(`moto refused its Batch config: HTTP ${response.status}`);
+}

@@ -12,6 +12,7 @@ import {
   motoUnavailableReason,
   type RunningMoto,
   requireMoto,
+  runBatchJobsWithoutDocker,
   startMoto,
 } from "../../support/moto.ts";
 import { type SpawnedServer, spawnLocalServer } from "../../support/spawned-server.ts";
@@ -39,12 +40,7 @@ const cfn = () =>
 beforeAll(async () => {
   moto = await startMoto();
   if (!moto) return;
-  // Batch jobs run to SUCCEEDED without Docker.
-  await fetch(`${moto.endpoint}/moto-api/config`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ batch: { use_docker: false } }),
-  });
+  await runBatchJobsWithoutDocker(moto);
   Object.assign(network, await createMotoNetwork(cfn()));
   dataDir = await mkdtemp(join(tmpdir(), "hpc-api-moto-"));
   server = await spawnLocalServer(

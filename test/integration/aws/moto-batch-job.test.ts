@@ -24,6 +24,7 @@ import {
   motoUnavailableReason,
   type RunningMoto,
   requireMoto,
+  runBatchJobsWithoutDocker,
   startMoto,
 } from "../../support/moto.ts";
 
@@ -55,13 +56,7 @@ const network: Record<string, string> = {};
 beforeAll(async () => {
   moto = await startMoto();
   if (moto === undefined) return;
-  const response = await fetch(`${moto.endpoint}/moto-api/config`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ batch: { use_docker: false } }),
-  });
-  await response.arrayBuffer();
-  if (!response.ok) throw new Error(`moto config: HTTP ${response.status}`);
+  await runBatchJobsWithoutDocker(moto);
   const options = {
     endpoint: moto.endpoint,
     region: MOTO_REGION,
