@@ -162,3 +162,22 @@ export class ClusterNotReadyError extends DomainError {
     super(`Cluster '${clusterName}' is ${status}; jobs can be submitted once it is CREATE_COMPLETE.`);
   }
 }
+
+/** No trigger rule with this name. */
+export class TriggerNotFoundError extends DomainError {
+  readonly code = "trigger-not-found";
+  constructor(readonly triggerName: string) {
+    super(`No trigger rule '${triggerName}'. List them with GET /v1/triggers.`);
+  }
+}
+
+/** A trigger rule with this name already exists. */
+export class TriggerExistsError extends DomainError {
+  readonly code = "trigger-exists";
+  constructor(readonly triggerName: string) {
+    super(
+      `A trigger rule named '${triggerName}' already exists; rules are immutable: delete it first or pick another name.`,
+      [{ path: "body.name", message: "already taken by another rule" }],
+    );
+  }
+}
