@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -5,8 +6,10 @@ import {
   type TableDescription,
 } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ulidTimePart } from "../../domain/ulid.ts";
 import { CLUSTER_SUMMARY_FIELDS } from "../../ports/cluster-store.ts";
 import { JOB_SUMMARY_FIELDS } from "../../ports/job-store.ts";
+import { TRIGGER_SUMMARY_FIELDS } from "../../ports/trigger-store.ts";
 import { isResourceNotFound } from "./dynamodb-client.ts";
 
 /**
@@ -24,6 +27,7 @@ export const TTL_ATTRIBUTE = "expiresAt";
 /**
  * Live clusters by name: every live cluster has `gsi1pk = CLUSTERS`, `gsi1sk = <name>`. Also, as a sparse
  * index, the jobs not yet finished: `gsi1pk = ACTIVEJOBS`, `gsi1sk = <jobId>` (removed when a job finishes).
+ * Also every trigger rule by name: `gsi1pk = TRIGGERS`, `gsi1sk = <name>`.
  */
 export const BY_NAME_INDEX = {
   indexName: "byName",
@@ -33,7 +37,8 @@ export const BY_NAME_INDEX = {
 
 /**
  * Clusters by status, then name: `gsi2pk = STATUS#<status>`, `gsi2sk = <name>`. Also a cluster's jobs by
- * status, then id (creation time): `gsi2pk = JOBSTATUS#<clusterName>#<status>`, `gsi2sk = <jobId>`.
+ * status, then id (creation time): `gsi2pk = JOBSTATUS#<clusterName>#<status>`, `gsi2sk = <jobId>`. Also
+ * the trigger rules watching a bucket, by name: `gsi2pk = TRIGGERBUCKET#<bucket>`, `gsi2sk = <name>`.
  */
 export const BY_STATUS_INDEX = {
   indexName: "byStatus",
@@ -42,13 +47,29 @@ export const BY_STATUS_INDEX = {
 } as const;
 
 /**
- * Non-key attributes both indexes carry: exactly what a `ClusterSummary` and a `JobSummary` need, never a
- * cluster's configuration or a job's spec, so listings read small items. (The two lists share `name`,
- * `status`, `createdAt` and `updatedAt`; each item type simply lacks the other's other fields.)
+ * Non-key attributes both indexes carry: exactly what a `ClusterSummary`, a `JobSummary` and a
+ * `TriggerSummary` need, never a cluster's configuration, a job's spec or a rule's templates, so listings
+ * read small items. (The lists share `name`, `createdAt` and more; each item type simply lacks the
+ * others' other fields.)
  */
 export const SUMMARY_ATTRIBUTES: readonly string[] = [
-  ...new Set([...CLUSTER_SUMMARY_FIELDS, ...JOB_SUMMARY_FIELDS]),
+  ...new Set([...CLUSTER_SUMMARY_FIELDS, ...JOB_SUMMARY_FIELDS, ...TRIGGER_SUMMARY_FIELDS]),
 ];
+
+/** DynamoDB's limit on a partition key value, in UTF-8 bytes. */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+
+/**
+ * The ledger item's partition key for an object. S3 keys are at most 1,024 bytes and bucket names 63, so
+ * `INPUT#<bucket>/<key>` fits DynamoDB's limit; longer keys (possible in local mode, where keys are file
+ * paths) are stored under a SHA-256 of the key instead, in a prefix of their own so the two forms never
+ * meet. Bucket names cannot contain `/`, so the pair is unambiguous.
+ */
+function inputPartitionKey(bucket: string, key: string): string {
+  const plain = `INPUT#${bucket}/${key}`;
+  if (Buffer.byteLength(plain, "utf8") <= MAX_PARTITION_KEY_BYTES) return plain;
+  return `INPUTHASH#${bucket}/${createHash("sha256").update(key, "utf8").digest("hex")}`;
+}
 
 /** Sort-key prefix of job items, which live in their cluster's partition beside its `CLUSTER` item. */
 export const JOB_SORT_KEY_PREFIX = "JOB#";
@@ -70,11 +91,17 @@ export const keys = {
   activeJobs: "ACTIVEJOBS",
   /** `gsi2pk` value for a cluster's jobs in one status. */
   jobStatus: (clusterName: string, status: string) => `JOBSTATUS#${clusterName}#${status}`,
+  trigger: (name: string) => ({ [PARTITION_KEY]: `TRIGGER#${name}`, [SORT_KEY]: "TRIGGER" }),
+  /** `gsi1pk` value shared by every trigger rule. */
+  triggers: "TRIGGERS",
+  /** `gsi2pk` value for the rules watching a bucket. */
+  triggerBucket: (bucket: string) => `TRIGGERBUCKET#${bucket}`,
+  /** The input ledger's one item per object key (see {@link inputPartitionKey}). */
+  input: (bucket: string, key: string) => ({
+    [PARTITION_KEY]: inputPartitionKey(bucket, key),
+    [SORT_KEY]: "INPUT",
+  }),
 } as const;
-
-const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/** The largest time a ULID can hold: 48 bits of milliseconds. */
-const MAX_ULID_TIME = 2 ** 48 - 1;
 
 /**
  * The 10-character time part of a ULID made at `iso` (clamped to the times a ULID can hold). Every ULID
@@ -86,13 +113,7 @@ const MAX_ULID_TIME = 2 ** 48 - 1;
 export function ulidTimePrefix(iso: string): string {
   const parsed = Date.parse(iso);
   if (Number.isNaN(parsed)) throw new RangeError(`not a date: ${JSON.stringify(iso)}`);
-  let time = Math.min(Math.max(parsed, 0), MAX_ULID_TIME);
-  let out = "";
-  for (let i = 0; i < 10; i++) {
-    out = (CROCKFORD[time % 32] ?? "0") + out;
-    time = Math.floor(time / 32);
-  }
-  return out;
+  return ulidTimePart(parsed);
 }
 
 /**
