@@ -1,13 +1,16 @@
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { systemClock } from "#shared/adapters/system.ts";
+import { triggerWorkflow } from "#shared/composition/ingest-deps.ts";
 import { jobStore } from "#shared/composition/job-store.ts";
 import { jobRefFromBatchEvent, observationFromBatchEvent } from "#shared/domain/batch-job-event.ts";
+import { isTerminalJob } from "#shared/domain/job.ts";
 import { logger } from "#shared/http/logger.ts";
 import { putMetric } from "#shared/http/metrics.ts";
 import { makeApplyJobObservation } from "#shared/use-cases/apply-job-observation.ts";
 
 const applyJobObservation = makeApplyJobObservation({ jobs: jobStore(), clock: systemClock });
+const { jobFinished } = triggerWorkflow();
 
 /**
  * EventBridge "Batch Job State Change" (our queues only; the local runner sends the same) -> the job
@@ -22,7 +25,20 @@ export async function jobStatus(event: EventBridgeEvent<string, unknown>) {
     return { kind: "ignored" as const, reason: "not one of our jobs" };
   }
   const outcome = await applyJobObservation(ref.clusterName, observation);
-  if (outcome.kind === "applied") putMetric("Jobs", 1, { status: outcome.job.status });
+  if (outcome.kind === "applied") {
+    putMetric("Jobs", 1, { status: outcome.job.status });
+    // A rule's whenDone: delete: the last of the cluster's jobs to end deletes it.
+    if (isTerminalJob(outcome.job.status)) {
+      // A retry of this event would find the job finished already and not come here again: log, and let
+      // the next job's end (or an operator) delete the cluster.
+      await jobFinished(outcome.job).catch((error: unknown) =>
+        logger.warn("whenDone: the cluster could not be deleted", {
+          clusterName: ref.clusterName,
+          error: (error as Error).message,
+        }),
+      );
+    }
+  }
   logger.info("batch job event", {
     clusterName: ref.clusterName,
     jobId: ref.jobId,

@@ -1,7 +1,9 @@
 import middy from "@middy/core";
 import type { Context, ScheduledEvent } from "aws-lambda";
 import { clusterDeps } from "#shared/composition/cluster-deps.ts";
+import { triggerWorkflow } from "#shared/composition/ingest-deps.ts";
 import { jobDeps } from "#shared/composition/job-deps.ts";
+import { isTerminalJob } from "#shared/domain/job.ts";
 import { logger } from "#shared/http/logger.ts";
 import { putMetric } from "#shared/http/metrics.ts";
 import { makeApplyJobObservation } from "#shared/use-cases/apply-job-observation.ts";
@@ -14,7 +16,19 @@ const deps = clusterDeps();
 const reconcileClusters = makeReconcileClusters(deps, makeApplyStackStatus(deps));
 const countClustersByStatus = makeCountClustersByStatus(deps);
 const jobs = jobDeps();
-const reconcileJobs = makeReconcileJobs(jobs, makeApplyJobObservation(jobs));
+const workflow = triggerWorkflow();
+const applyJobObservation = makeApplyJobObservation(jobs);
+const reconcileJobs = makeReconcileJobs(
+  jobs,
+  async (clusterName, observation) => {
+    const outcome = await applyJobObservation(clusterName, observation);
+    // Where no job events arrive (the local server on AWS), a rule's whenDone follows the polled end.
+    if (outcome.kind === "applied" && isTerminalJob(outcome.job.status))
+      await workflow.jobFinished(outcome.job).catch(() => undefined);
+    return outcome;
+  },
+  workflow.settleWaitingJobs,
+);
 
 /**
  * Scheduled (every few minutes): repairs clusters whose stack events were missed, then publishes the

@@ -1,12 +1,14 @@
 import middy from "@middy/core";
 import type { Context, EventBridgeEvent } from "aws-lambda";
 import { clusterDeps } from "#shared/composition/cluster-deps.ts";
+import { triggerWorkflow } from "#shared/composition/ingest-deps.ts";
 import { stackNameFromId } from "#shared/domain/stack-status.ts";
 import * as z from "#shared/domain/zod.ts";
 import { logger } from "#shared/http/logger.ts";
 import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 
 const applyStackStatus = makeApplyStackStatus(clusterDeps());
+const { settleWaitingJobs } = triggerWorkflow();
 
 /** The part of a "CloudFormation Stack Status Change" event we read. */
 const StackStatusEventSchema = z.object({
@@ -18,7 +20,7 @@ const StackStatusEventSchema = z.object({
 });
 
 /**
- * EventBridge -> cluster record. A malformed event is logged and dropped (retrying cannot fix it); a
+ * EventBridge -> cluster record, then the jobs waiting for that cluster. A malformed event is logged and dropped (retrying cannot fix it); a
  * failure to write is thrown so EventBridge retries and, in the end, dead-letters it.
  */
 export async function stackStatus(event: EventBridgeEvent<string, unknown>) {
@@ -37,6 +39,17 @@ export async function stackStatus(event: EventBridgeEvent<string, unknown>) {
     time: parsed.data.time,
   });
   logger.info("stack status event", { stackName, status: details.status, outcome: outcome.kind });
+  if (outcome.kind !== "ignored") {
+    // Jobs a rule recorded while the cluster was being created go to its scheduler now (or fail with the
+    // cluster's reason). A redelivered event finds nothing left waiting; the reconciler covers a lost one.
+    try {
+      const settled = await settleWaitingJobs(outcome.cluster);
+      if (settled.released + settled.failed > 0)
+        logger.info("jobs that waited for the cluster", { clusterName: outcome.cluster.name, ...settled });
+    } catch (error) {
+      logger.warn("waiting jobs not settled; the reconciler will", { error: (error as Error).message });
+    }
+  }
   return outcome;
 }
 

@@ -1,3 +1,4 @@
+import type { JobOrigin } from "./trigger.ts";
 import * as z from "./zod.ts";
 
 /** Job statuses, in AWS Batch's vocabulary (Slurm and local jobs are mapped onto it). */
@@ -127,6 +128,13 @@ export interface Job {
   readonly createdBy: string;
   /** Time of the newest scheduler observation applied. */
   readonly lastEventAt?: string;
+  /** Jobs a trigger rule made: the rule and the event's input. */
+  readonly origin?: JobOrigin;
+  /**
+   * True while the job waits for its cluster to be created (a triggered job): the stack-status path
+   * hands it to the scheduler at CREATE_COMPLETE, or fails it when the cluster fails to create.
+   */
+  readonly waitingForCluster?: boolean;
   readonly version: number;
 }
 

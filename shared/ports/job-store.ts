@@ -11,6 +11,7 @@ export interface JobChanges {
   readonly startedAt?: string;
   readonly stoppedAt?: string;
   readonly lastEventAt?: string;
+  readonly waitingForCluster?: boolean;
   readonly updatedAt: string;
 }
 
@@ -69,6 +70,7 @@ export const JOB_CHANGE_FIELDS = Object.keys({
   startedAt: true,
   stoppedAt: true,
   lastEventAt: true,
+  waitingForCluster: true,
   updatedAt: true,
 } satisfies Record<keyof JobChanges, true>) as (keyof JobChanges)[];
 

@@ -3,6 +3,7 @@ import { isTerminalJob, type Job, type JobObservation } from "../domain/job.ts";
 import type { JobObservationOutcome } from "./apply-job-observation.ts";
 import type { JobDeps } from "./deps.ts";
 import { mutateJob } from "./mutate-job.ts";
+import type { SettleReport } from "./waiting-jobs.ts";
 
 /** The youngest record without a scheduler id that may be declared abandoned. */
 export const MIN_SUBMISSION_SECONDS = 120;
@@ -25,6 +26,8 @@ export interface JobReconcileReport {
 export function makeReconcileJobs(
   deps: Pick<JobDeps, "store" | "jobs" | "schedulers" | "clock" | "settings">,
   applyJobObservation: (clusterName: string, observation: JobObservation) => Promise<JobObservationOutcome>,
+  /** Submits or fails the jobs waiting for a cluster that has settled (a missed stack event). */
+  settleWaitingJobs: (cluster: Cluster) => Promise<SettleReport> = async () => ({ released: 0, failed: 0 }),
 ) {
   return async function reconcileJobs(): Promise<JobReconcileReport> {
     const report = { examined: 0, refreshed: 0, abandoned: 0, failed: 0 };
@@ -69,11 +72,19 @@ export function makeReconcileJobs(
           if (ended) report.abandoned++;
         }
         const live = jobs.filter((job) => !orphaned.includes(job));
+        if (cluster && live.some((job) => job.waitingForCluster)) {
+          const settled = await settleWaitingJobs(cluster);
+          report.refreshed += settled.released + settled.failed;
+        }
         const submitted = live.filter((job) => job.externalId);
-        for (const job of live.filter((job) => !job.externalId && job.createdAt <= abandonBefore)) {
+        // A job waiting for its cluster has no scheduler id by design: it is not an interrupted submission.
+        const stalled = live.filter(
+          (job) => !job.externalId && !job.waitingForCluster && job.createdAt <= abandonBefore,
+        );
+        for (const job of stalled) {
           let abandoned = false;
           await mutateJob(deps.jobs, clusterName, job.jobId, (current) => {
-            abandoned = !current.externalId && current.status === "SUBMITTED";
+            abandoned = !current.externalId && !current.waitingForCluster && current.status === "SUBMITTED";
             return abandoned
               ? {
                   status: "FAILED",

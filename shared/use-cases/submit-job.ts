@@ -6,10 +6,9 @@ import {
   IdempotencyConflictError,
   RequestValidationError,
 } from "../domain/errors.ts";
-import { isTerminalJob, type Job, type JobSpec } from "../domain/job.ts";
-import { CANCEL_REASON_PREFIX } from "./cancel-job.ts";
+import type { Job, JobSpec } from "../domain/job.ts";
 import type { JobDeps } from "./deps.ts";
-import { mutateJob } from "./mutate-job.ts";
+import { dispatchJob } from "./dispatch-job.ts";
 
 /** A job submission, validated at the edge (the script already decoded). */
 export interface SubmitJobCommand {
@@ -104,36 +103,13 @@ export function makeSubmitJob(deps: JobDeps) {
       throw error;
     }
 
-    const scheduler = deps.schedulers.forCluster(cluster);
-    let externalId: string;
-    try {
-      ({ externalId } = await scheduler.submit(job, cluster));
-    } catch (error) {
-      // The record stays, for accounting: it says the scheduler refused it, and why.
-      await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) =>
-        isTerminalJob(current.status)
-          ? undefined
-          : {
-              status: "FAILED",
-              statusReason: `The scheduler refused the job: ${(error as Error).message}`,
-              updatedAt: deps.clock.now().toISOString(),
-            },
-      ).catch(() => undefined);
-      if (token) await deps.idempotency.release(token);
-      throw error;
-    }
-    // The scheduler has the job now: a failure from here on is not a refusal, and the token stays claimed
-    // so that a retry cannot make a second scheduler job.
-    let cancelledOnTheWay = false;
-    // The scheduler may already have reported progress (the local runner is that quick): only add the id.
-    const submitted = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) => {
-      cancelledOnTheWay = current.status === "CANCELLED" && !current.externalId;
-      return current.externalId ? undefined : { externalId, updatedAt: deps.clock.now().toISOString() };
+    // Once the scheduler has the job, the token stays claimed whatever fails next, so that a retry
+    // cannot make a second scheduler job; only a refusal releases it.
+    const submitted = await dispatchJob(deps, job, cluster, {
+      ...(token ? { onRefused: () => deps.idempotency.release(token) } : {}),
     });
     if (token)
       await deps.idempotency.complete(token, { statusCode: 202, body: submitted }).catch(() => undefined);
-    // A cancel that came while the job was on its way found nothing to stop: stop it now that it exists.
-    if (cancelledOnTheWay) await scheduler.cancel(submitted, submitted.statusReason ?? CANCEL_REASON_PREFIX);
     return { job: submitted, replayed: false };
   };
 }

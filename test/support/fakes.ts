@@ -378,7 +378,7 @@ export function readyCluster(clock: Clock, overrides: Partial<Cluster> = {}): Cl
 
 /** Stores a ready cluster (see {@link readyCluster}) and returns it. */
 export async function storeReadyCluster(
-  deps: Pick<JobTestDeps, "store" | "clock">,
+  deps: { readonly store: ClusterStore; readonly clock: Clock },
   overrides: Partial<Cluster> = {},
 ): Promise<Cluster> {
   const cluster = readyCluster(deps.clock, overrides);

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Job, JobObservation, JobStatus } from "#shared/domain/job.ts";
 import { makeApplyJobObservation } from "#shared/use-cases/apply-job-observation.ts";
 import { makeReconcileJobs } from "#shared/use-cases/reconcile-jobs.ts";
+import { makeSettleWaitingJobs } from "#shared/use-cases/waiting-jobs.ts";
 import { makeJobTestDeps, storeJob, storeReadyCluster } from "../../support/fakes.ts";
 
 function setup() {
@@ -187,5 +188,68 @@ describe("reconcileJobs polling at once (the local server's AWS mode)", () => {
 
     base.clock.advance(61_000);
     expect((await reconcile()).abandoned).toBe(1);
+  });
+});
+
+describe("reconcileJobs and jobs waiting for their cluster", () => {
+  function setupWithSettle() {
+    const deps = makeJobTestDeps();
+    const settled: string[] = [];
+    const settle = makeSettleWaitingJobs(deps, async (job) => {
+      settled.push(job.jobId);
+    });
+    return { deps, settled, reconcile: makeReconcileJobs(deps, makeApplyJobObservation(deps), settle) };
+  }
+
+  it("never abandons a job that waits for its cluster, however long the cluster takes", async () => {
+    const { deps, reconcile } = setupWithSettle();
+    const cluster = await storeReadyCluster(deps, { name: "slow", status: "CREATE_IN_PROGRESS" });
+    const waiting = await storeJob(deps, cluster, { waitingForCluster: true });
+    deps.clock.advance(3 * 3600_000);
+
+    const report = await reconcile();
+
+    expect(report.abandoned).toBe(0);
+    expect(await deps.jobs.get("slow", waiting.jobId)).toMatchObject({
+      status: "SUBMITTED",
+      waitingForCluster: true,
+    });
+    expect(deps.schedulers.of("slow").submitCalls).toHaveLength(0);
+  });
+
+  it("submits the waiting jobs of a cluster whose CREATE_COMPLETE event was missed", async () => {
+    const { deps, reconcile } = setupWithSettle();
+    const cluster = await storeReadyCluster(deps, { name: "ready" });
+    const waiting = await storeJob(deps, cluster, { waitingForCluster: true });
+
+    const report = await reconcile();
+
+    expect(report.refreshed).toBe(1);
+    expect(await deps.jobs.get("ready", waiting.jobId)).toMatchObject({
+      waitingForCluster: false,
+      externalId: "ext-1",
+    });
+    // A second pass finds nothing waiting: exactly one submission.
+    await reconcile();
+    expect(deps.schedulers.of("ready").submitCalls).toHaveLength(1);
+  });
+
+  it("fails the waiting jobs of a cluster that failed to create, with its reason", async () => {
+    const { deps, reconcile, settled } = setupWithSettle();
+    const cluster = await storeReadyCluster(deps, {
+      name: "broken",
+      status: "CREATE_FAILED",
+      failureReason: "HeadNode (AWS::EC2::Instance): capacity",
+    });
+    const waiting = await storeJob(deps, cluster, { waitingForCluster: true });
+
+    await reconcile();
+
+    const failed = await deps.jobs.get("broken", waiting.jobId);
+    expect(failed).toMatchObject({ status: "FAILED", waitingForCluster: false });
+    expect(failed?.statusReason).toBe(
+      "Cluster broken failed to create: HeadNode (AWS::EC2::Instance): capacity",
+    );
+    expect(settled).toEqual([waiting.jobId]);
   });
 });

@@ -1,0 +1,51 @@
+import type { Cluster } from "../domain/cluster.ts";
+import { isTerminalJob, type Job } from "../domain/job.ts";
+import { CANCEL_REASON_PREFIX } from "./cancel-job.ts";
+import type { JobDeps } from "./deps.ts";
+import { mutateJob } from "./mutate-job.ts";
+
+/** Options of {@link dispatchJob}. */
+export interface DispatchOptions {
+  /** Runs when the scheduler refused the job (before the error is rethrown): e.g. release a client token. */
+  readonly onRefused?: () => Promise<void>;
+}
+
+/**
+ * Hands a recorded job to its cluster's scheduler and records the scheduler's id. A scheduler that
+ * refuses the job leaves the record FAILED with its reason (kept for accounting) and the error is
+ * rethrown. Once the scheduler has the job, a failure is no longer a refusal: `onRefused` is not called.
+ */
+export async function dispatchJob(
+  deps: Pick<JobDeps, "jobs" | "schedulers" | "clock">,
+  job: Job,
+  cluster: Cluster,
+  options: DispatchOptions = {},
+): Promise<Job> {
+  const scheduler = deps.schedulers.forCluster(cluster);
+  let externalId: string;
+  try {
+    ({ externalId } = await scheduler.submit(job, cluster));
+  } catch (error) {
+    await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) =>
+      isTerminalJob(current.status)
+        ? undefined
+        : {
+            status: "FAILED",
+            statusReason: `The scheduler refused the job: ${(error as Error).message}`,
+            stoppedAt: deps.clock.now().toISOString(),
+            updatedAt: deps.clock.now().toISOString(),
+          },
+    ).catch(() => undefined);
+    await options.onRefused?.();
+    throw error;
+  }
+  let cancelledOnTheWay = false;
+  // The scheduler may already have reported progress (the local runner is that quick): only add the id.
+  const submitted = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) => {
+    cancelledOnTheWay = current.status === "CANCELLED" && !current.externalId;
+    return current.externalId ? undefined : { externalId, updatedAt: deps.clock.now().toISOString() };
+  });
+  // A cancel that came while the job was on its way found nothing to stop: stop it now that it exists.
+  if (cancelledOnTheWay) await scheduler.cancel(submitted, submitted.statusReason ?? CANCEL_REASON_PREFIX);
+  return submitted;
+}

@@ -1,0 +1,395 @@
+import type { Cluster } from "../domain/cluster.ts";
+import {
+  ClusterExistsError,
+  ConfigInvalidError,
+  JobExistsError,
+  RequestValidationError,
+} from "../domain/errors.ts";
+import { renderJob } from "../domain/input-template.ts";
+import type { Job, JobSpec, JobStatus } from "../domain/job.ts";
+import { type ObjectCreated, parseObjectEvents } from "../domain/s3-event.ts";
+import type { TriggerInput, TriggerRule } from "../domain/trigger.ts";
+import { type InputUriFor, matchRule } from "../domain/trigger-matching.ts";
+import { deterministicUlid } from "../domain/ulid.ts";
+import type { InputLedger, ObjectEventRef } from "../ports/input-ledger.ts";
+import type { TriggerStore } from "../ports/trigger-store.ts";
+import type { CreateClusterOutcome } from "./create-cluster.ts";
+import type { ClusterDeps, JobDeps } from "./deps.ts";
+import { dispatchJob } from "./dispatch-job.ts";
+import {
+  clusterFailedReason,
+  failWaitingJob,
+  READY_CLUSTER_STATUSES,
+  releaseWaitingJob,
+} from "./waiting-jobs.ts";
+
+/** What one invocation of the S3 input handler did, counted per object (an SQS message may carry several). */
+export interface IngestCounts {
+  /** Objects read from the event. */
+  readonly objects: number;
+  /** Jobs recorded (submitted, waiting for their cluster, or failed with a reason). */
+  readonly jobs: number;
+  /** Events seen before (same object version and sequencer). */
+  readonly duplicates: number;
+  /** Events older than one already taken for the same key. */
+  readonly older: number;
+  /** Objects no rule of their bucket matches (or buckets without rules), and events that are not object creations. */
+  readonly unmatched: number;
+  /** `per-batch` objects that wait for their prefix's marker. */
+  readonly accumulated: number;
+  /** Records that are not object-created events we can read (logged and skipped). */
+  readonly malformed: number;
+  /** Items that failed and should be delivered again. */
+  readonly failed: number;
+}
+
+/** The handler's answer: Lambda's partial batch response plus the counts. */
+export interface IngestReport {
+  /** Items to deliver again (SQS message ids; for direct invocations, the record's id). */
+  readonly batchItemFailures: readonly { readonly itemIdentifier: string }[];
+  readonly counts: IngestCounts;
+}
+
+/** How long the ledger remembers an object's latest event: far longer than S3 keeps redelivering. */
+export const LEDGER_RETENTION_SECONDS = 7 * 24 * 3600;
+
+/** Keys processed at the same time within one invocation (events of one key always one after another). */
+const KEY_CONCURRENCY = 8;
+
+/** What the S3 input use case takes. */
+export type IngestDeps = Pick<ClusterDeps, "store" | "clock"> &
+  Pick<JobDeps, "jobs" | "schedulers"> & {
+    readonly triggers: TriggerStore;
+    readonly ledger: InputLedger;
+    readonly uriFor: InputUriFor;
+    /** The cluster create use case (text config, no client token). */
+    readonly createCluster: (command: {
+      readonly name: string;
+      readonly configuration: string;
+      readonly principal: string;
+      readonly tags: Readonly<Record<string, string>>;
+    }) => Promise<CreateClusterOutcome>;
+    /** A triggered job failed while being recorded (its cluster failed, the scheduler refused it). */
+    readonly onJobFailed?: (job: Job) => Promise<void>;
+    /** An item failed and will be delivered again (for the log). */
+    readonly onItemFailed?: (itemId: string, object: ObjectCreated, error: unknown) => void;
+  };
+
+/** The result of one invocation, with whether it came through SQS (the only way to fail some items). */
+export interface IngestOutcome {
+  readonly report: IngestReport;
+  readonly sqs: boolean;
+}
+
+/** A failure that another delivery of the same event can get past (the cluster is being deleted). */
+class RetryLaterError extends Error {}
+
+type ClusterTarget =
+  | { readonly kind: "ready" | "waiting"; readonly cluster: Cluster }
+  | { readonly kind: "unavailable"; readonly reason: string; readonly cluster?: Cluster };
+
+type Counter = { -readonly [K in keyof IngestCounts]: IngestCounts[K] };
+
+/** The tag every cluster a rule creates carries, naming the rule. */
+export const TRIGGER_TAG = "hpc-cluster-api:trigger";
+
+/**
+ * Turns S3 object-created events into jobs, exactly once per object version on top of S3's at-least-once,
+ * any-order delivery. For each object: find the rules of its bucket that match it; claim the event in the
+ * ledger (one conditional write per key: a duplicate or an older event changes nothing); then, per rule,
+ * make sure the cluster exists (creating it from the rule's template, without waiting for it) and record
+ * the job — handed to the scheduler when the cluster is ready, else waiting for the stack-status path.
+ * Job ids are derived from the event, so a redelivery after a crash finds the job it already made.
+ * Unreadable records and objects no rule wants are counted and skipped, never thrown; only a failure a
+ * later delivery can get past fails its item (SQS redelivers that message alone).
+ */
+export function makeIngestObjectEvents(deps: IngestDeps) {
+  async function recordFailure(rule: TriggerRule, object: ObjectCreated, reason: string): Promise<void> {
+    await deps.triggers.recordFailure(rule.name, {
+      at: deps.clock.now().toISOString(),
+      bucket: object.bucket,
+      key: object.key,
+      reason,
+    });
+  }
+
+  async function ensureCluster(rule: TriggerRule): Promise<ClusterTarget> {
+    const name = rule.clusterName;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const cluster = await deps.store.get(name);
+      if (!cluster || cluster.status === "DELETE_COMPLETE") {
+        if (!rule.clusterTemplate) {
+          return {
+            kind: "unavailable",
+            reason: `Cluster ${name} does not exist and rule ${rule.name} has no clusterTemplate to create it: create the cluster, or give the rule a template.`,
+          };
+        }
+        try {
+          const created = await deps.createCluster({
+            name,
+            configuration: rule.clusterTemplate.configuration,
+            principal: rule.createdBy,
+            tags: { [TRIGGER_TAG]: rule.name },
+          });
+          if (created.kind === "created") return { kind: "waiting", cluster: created.cluster };
+        } catch (error) {
+          if (error instanceof ClusterExistsError) continue; // another event created it: use that one
+          if (error instanceof ConfigInvalidError || error instanceof RequestValidationError) {
+            return {
+              kind: "unavailable",
+              reason: `Rule ${rule.name}'s clusterTemplate no longer creates a cluster: ${error.message}`,
+            };
+          }
+          throw error;
+        }
+        continue;
+      }
+      if (READY_CLUSTER_STATUSES.has(cluster.status)) return { kind: "ready", cluster };
+      if (cluster.status === "CREATE_IN_PROGRESS") return { kind: "waiting", cluster };
+      if (cluster.status === "DELETE_IN_PROGRESS" && rule.clusterTemplate) {
+        throw new RetryLaterError(
+          `cluster ${name} is being deleted; the rule creates it again once it is gone`,
+        );
+      }
+      const reason =
+        cluster.status === "CREATE_FAILED"
+          ? `${clusterFailedReason(cluster)} Delete it so that the rule can create it again.`
+          : `Cluster ${name} is ${cluster.status}: it cannot run jobs.`;
+      return { kind: "unavailable", reason, cluster };
+    }
+    throw new RetryLaterError(`cluster ${name} kept changing while the event was processed`);
+  }
+
+  function newJob(
+    rule: TriggerRule,
+    input: TriggerInput,
+    jobId: string,
+    cluster: Cluster,
+    rendered: { readonly name: string; readonly spec: JobSpec },
+    state: { readonly status: JobStatus; readonly statusReason?: string; readonly waiting?: boolean },
+  ): Job {
+    const now = deps.clock.now().toISOString();
+    return {
+      jobId,
+      clusterName: cluster.name,
+      clusterId: cluster.clusterId,
+      name: rendered.name,
+      status: state.status,
+      ...(state.statusReason ? { statusReason: state.statusReason } : {}),
+      spec: rendered.spec,
+      scheduler: deps.schedulers.kindFor(cluster),
+      attempts: [],
+      createdAt: now,
+      updatedAt: now,
+      ...(state.status === "FAILED" ? { stoppedAt: now } : {}),
+      createdBy: rule.createdBy,
+      origin: { triggerName: rule.name, input, whenDone: rule.whenDone },
+      ...(state.waiting ? { waitingForCluster: true } : {}),
+      version: 1,
+    };
+  }
+
+  /** Creates the job record; false when a delivery before this one made it already. */
+  async function record(job: Job): Promise<boolean> {
+    try {
+      await deps.jobs.create(job);
+      return true;
+    } catch (error) {
+      if (error instanceof JobExistsError) return false;
+      throw error;
+    }
+  }
+
+  /** A job that waited: if its cluster settled meanwhile (the race with the stack event), settle it here. */
+  async function settleIfClusterSettled(job: Job): Promise<void> {
+    const cluster = await deps.store.get(job.clusterName);
+    if (!cluster || cluster.clusterId !== job.clusterId) return; // the reconciler ends it
+    if (READY_CLUSTER_STATUSES.has(cluster.status)) {
+      const after = await releaseWaitingJob(deps, job, cluster);
+      if (after?.status === "FAILED") await deps.onJobFailed?.(after);
+    } else if (cluster.status === "CREATE_FAILED") {
+      const after = await failWaitingJob(deps, job, clusterFailedReason(cluster));
+      if (after) await deps.onJobFailed?.(after);
+    }
+  }
+
+  /**
+   * Records (and, when its cluster is ready, submits) the job `rule` makes for this event.
+   * @returns true when this call recorded the job; false when an earlier delivery had, or no job could be.
+   */
+  async function startJob(
+    rule: TriggerRule,
+    input: TriggerInput,
+    object: ObjectCreated,
+    ref: ObjectEventRef,
+    context: { readonly resumed: boolean; readonly clusters: Map<string, Promise<ClusterTarget>> },
+  ): Promise<boolean> {
+    const rendered = renderJob(rule.job, input);
+    // One read of the cluster per invocation and rule: the events of a batch mostly share it.
+    let pending = context.clusters.get(rule.name);
+    if (!pending) {
+      pending = ensureCluster(rule);
+      context.clusters.set(rule.name, pending);
+      pending.then(
+        (found) => found.kind === "unavailable" && context.clusters.delete(rule.name),
+        () => context.clusters.delete(rule.name),
+      );
+    }
+    const target = await pending;
+    const owner = target.cluster;
+    if (!owner) {
+      await recordFailure(rule, object, target.kind === "unavailable" ? target.reason : "no cluster");
+      return false;
+    }
+    // The same event always names the same job: a redelivery finds it instead of making another. The id's
+    // time is the event's (never before the cluster's creation: a cluster lists only the jobs made since).
+    const eventMs = Date.parse(object.eventTime);
+    const jobId = deterministicUlid(
+      Math.max(Number.isNaN(eventMs) ? 0 : eventMs, Date.parse(owner.createdAt)),
+      JSON.stringify([rule.name, rule.createdAt, ref.bucket, ref.key, ref.identity, ref.sequencer]),
+    );
+    // Only an event claimed before (a crash, a duplicate delivered alongside) can have made its job.
+    const earlier = context.resumed ? await deps.jobs.get(owner.name, jobId) : undefined;
+    if (earlier) {
+      if (earlier.waitingForCluster) await settleIfClusterSettled(earlier);
+      return false;
+    }
+    if (target.kind === "unavailable") {
+      // The job is recorded FAILED with the reason, under the cluster; the rule keeps the failure too,
+      // where its owner looks.
+      const recorded = await record(
+        newJob(rule, input, jobId, owner, rendered, { status: "FAILED", statusReason: target.reason }),
+      );
+      await recordFailure(rule, object, target.reason);
+      return recorded;
+    }
+    const { cluster } = target;
+    try {
+      deps.schedulers.forCluster(cluster).validate?.(rendered.name, rendered.spec, cluster);
+    } catch (error) {
+      if (!(error instanceof RequestValidationError)) throw error;
+      const reason =
+        `The job for this object would not submit: ${error.message} ${error.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`.trim();
+      const recorded = await record(
+        newJob(rule, input, jobId, cluster, rendered, { status: "FAILED", statusReason: reason }),
+      );
+      await recordFailure(rule, object, reason);
+      return recorded;
+    }
+    if (target.kind === "waiting") {
+      const job = newJob(rule, input, jobId, cluster, rendered, {
+        status: "SUBMITTED",
+        statusReason: `Waiting for cluster ${cluster.name} to be created.`,
+        waiting: true,
+      });
+      if (!(await record(job))) return false;
+      await settleIfClusterSettled(job);
+      return true;
+    }
+    const job = newJob(rule, input, jobId, cluster, rendered, { status: "SUBMITTED" });
+    if (!(await record(job))) return false;
+    try {
+      await dispatchJob(deps, job, cluster);
+    } catch (error) {
+      // Refused: the record says FAILED and why; another delivery cannot change the scheduler's mind.
+      await recordFailure(rule, object, `The scheduler refused the job: ${(error as Error).message}`);
+      const failed = await deps.jobs.get(job.clusterName, job.jobId);
+      if (failed) await deps.onJobFailed?.(failed);
+    }
+    return true;
+  }
+
+  return async function ingestObjectEvents(event: unknown): Promise<IngestOutcome> {
+    const parsed = parseObjectEvents(event);
+    const counts: Counter = {
+      objects: 0,
+      jobs: 0,
+      duplicates: 0,
+      older: 0,
+      unmatched: 0,
+      accumulated: 0,
+      malformed: 0,
+      failed: 0,
+    };
+    const rulesByBucket = new Map<string, Promise<readonly TriggerRule[]>>();
+    const rulesFor = (bucket: string) => {
+      let rules = rulesByBucket.get(bucket);
+      if (!rules) {
+        rules = deps.triggers.listForBucket(bucket);
+        rulesByBucket.set(bucket, rules);
+      }
+      return rules;
+    };
+    const expiresAt = new Date(deps.clock.now().getTime() + LEDGER_RETENTION_SECONDS * 1000);
+    const clusters = new Map<string, Promise<ClusterTarget>>();
+
+    async function ingestObject(object: ObjectCreated): Promise<void> {
+      const matches: { rule: TriggerRule; input: TriggerInput }[] = [];
+      let accumulating = false;
+      for (const rule of await rulesFor(object.bucket)) {
+        const match = matchRule(rule, object, deps.uriFor);
+        if (match.kind === "job") matches.push({ rule, input: match.input });
+        else if (match.kind === "accumulate") accumulating = true;
+      }
+      if (matches.length === 0) {
+        if (accumulating) counts.accumulated++;
+        else counts.unmatched++;
+        return;
+      }
+      const ref: ObjectEventRef = {
+        bucket: object.bucket,
+        key: object.key,
+        identity: object.versionId ?? object.eTag ?? "",
+        sequencer: object.sequencer,
+      };
+      const claim = await deps.ledger.claim(ref, expiresAt);
+      if (claim.kind === "duplicate") {
+        counts.duplicates++;
+        return;
+      }
+      if (claim.kind === "older") {
+        counts.older++;
+        return;
+      }
+      for (const { rule, input } of matches) {
+        const context = { resumed: claim.kind === "resumed", clusters };
+        if (await startJob(rule, input, object, ref, context)) counts.jobs++;
+      }
+      await deps.ledger.complete(ref);
+    }
+
+    // One lane per key, in delivery order (an older event must meet the ledger after a newer one only if
+    // it was delivered after it); different keys run side by side.
+    const failedItems = new Set<string>();
+    const lanes = new Map<string, { itemId: string; object: ObjectCreated }[]>();
+    for (const item of parsed.items) {
+      counts.malformed += item.malformed.length;
+      counts.unmatched += item.ignored.length;
+      for (const object of item.objects) {
+        counts.objects++;
+        const lane = `${object.bucket}/${object.key}`;
+        lanes.set(lane, [...(lanes.get(lane) ?? []), { itemId: item.itemId, object }]);
+      }
+    }
+    const queue = [...lanes.values()];
+    async function worker(): Promise<void> {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        for (const { itemId, object } of lane) {
+          if (failedItems.has(itemId)) continue; // the whole message comes again
+          try {
+            await ingestObject(object);
+          } catch (error) {
+            failedItems.add(itemId);
+            deps.onItemFailed?.(itemId, object, error);
+          }
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(KEY_CONCURRENCY, queue.length) }, worker));
+    counts.failed = failedItems.size;
+    return {
+      sqs: parsed.sqs,
+      report: { batchItemFailures: [...failedItems].map((itemIdentifier) => ({ itemIdentifier })), counts },
+    };
+  };
+}

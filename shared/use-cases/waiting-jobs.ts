@@ -1,0 +1,124 @@
+import type { Cluster, ClusterStatus } from "../domain/cluster.ts";
+import { isTerminalJob, type Job } from "../domain/job.ts";
+import type { JobDeps } from "./deps.ts";
+import { dispatchJob } from "./dispatch-job.ts";
+import { mutateJob } from "./mutate-job.ts";
+
+/** Cluster statuses in which a cluster takes jobs (as job submission has them). */
+export const READY_CLUSTER_STATUSES: ReadonlySet<ClusterStatus> = new Set([
+  "CREATE_COMPLETE",
+  "UPDATE_COMPLETE",
+  "UPDATE_IN_PROGRESS",
+  "UPDATE_FAILED",
+]);
+
+/** What settling a cluster's waiting jobs did. */
+export interface SettleReport {
+  readonly released: number;
+  readonly failed: number;
+}
+
+/**
+ * Hands a job that waited for its cluster to the scheduler. Exactly one caller wins the job (the
+ * stack-status path, the event path that recorded it, the reconciler): the waiting flag is cleared by a
+ * conditional write first. A refusal leaves the job FAILED with the scheduler's reason.
+ * @returns the job after the attempt, or undefined when another caller had taken it (or it was cancelled).
+ */
+export async function releaseWaitingJob(
+  deps: Pick<JobDeps, "jobs" | "schedulers" | "clock">,
+  job: Pick<Job, "clusterName" | "jobId">,
+  cluster: Cluster,
+): Promise<Job | undefined> {
+  let won = false;
+  const taken = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) => {
+    won = current.waitingForCluster === true && !isTerminalJob(current.status);
+    if (!won) return undefined;
+    return {
+      waitingForCluster: false,
+      statusReason: `Cluster ${cluster.name} is ${cluster.status}: submitted to its scheduler.`,
+      updatedAt: deps.clock.now().toISOString(),
+    };
+  });
+  if (!won) return undefined;
+  try {
+    return await dispatchJob(deps, taken, cluster);
+  } catch {
+    // The refusal is on the record (FAILED, with the scheduler's reason); nothing to retry.
+    return deps.jobs.get(job.clusterName, job.jobId);
+  }
+}
+
+/** Fails a job that waited for a cluster that will not come; true when this call failed it. */
+export async function failWaitingJob(
+  deps: Pick<JobDeps, "jobs" | "clock">,
+  job: Pick<Job, "clusterName" | "jobId">,
+  reason: string,
+): Promise<Job | undefined> {
+  let failed = false;
+  const after = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) => {
+    failed = current.waitingForCluster === true && !isTerminalJob(current.status);
+    if (!failed) return undefined;
+    const at = deps.clock.now().toISOString();
+    return { status: "FAILED", statusReason: reason, waitingForCluster: false, stoppedAt: at, updatedAt: at };
+  });
+  return failed ? after : undefined;
+}
+
+/** The jobs of `cluster` (this incarnation of the name) that wait for it. */
+export async function waitingJobsOf(deps: Pick<JobDeps, "jobs">, cluster: Cluster): Promise<Job[]> {
+  const waiting: Job[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.jobs.list(cluster.name, {
+      status: "SUBMITTED",
+      limit: 100,
+      ...(nextToken ? { nextToken } : {}),
+    });
+    for (const summary of page.items) {
+      const job = await deps.jobs.get(cluster.name, summary.jobId);
+      if (job?.waitingForCluster && job.clusterId === cluster.clusterId) waiting.push(job);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return waiting;
+}
+
+/** The reason a job gives when its cluster failed to create. */
+export function clusterFailedReason(cluster: Cluster): string {
+  return `Cluster ${cluster.name} failed to create${cluster.failureReason ? `: ${cluster.failureReason}` : "."}`;
+}
+
+/**
+ * Settles the jobs waiting for a cluster once the cluster has settled: submits them when it is ready,
+ * fails them with the cluster's reason when it failed to create or went away. Safe to call any number of
+ * times, from any path (stack events come at least once; the reconciler repeats it).
+ * `onFailed` runs for each job this call failed (the rule's whenDone).
+ */
+export function makeSettleWaitingJobs(
+  deps: Pick<JobDeps, "jobs" | "schedulers" | "clock">,
+  onFailed: (job: Job) => Promise<void> = async () => {},
+) {
+  return async function settleWaitingJobs(cluster: Cluster): Promise<SettleReport> {
+    const ready = READY_CLUSTER_STATUSES.has(cluster.status);
+    const gone = !ready && cluster.status !== "CREATE_IN_PROGRESS";
+    if (!ready && !gone) return { released: 0, failed: 0 };
+    let released = 0;
+    let failed = 0;
+    for (const job of await waitingJobsOf(deps, cluster)) {
+      if (ready) {
+        if (await releaseWaitingJob(deps, job, cluster)) released++;
+        continue;
+      }
+      const reason =
+        cluster.status === "CREATE_FAILED"
+          ? clusterFailedReason(cluster)
+          : `Cluster ${cluster.name} is ${cluster.status}: it will not run the jobs that waited for it.`;
+      const after = await failWaitingJob(deps, job, reason);
+      if (after) {
+        failed++;
+        await onFailed(after);
+      }
+    }
+    return { released, failed };
+  };
+}

@@ -1,0 +1,388 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${input.*} placeholders are meant literally
+import { describe, expect, it } from "vitest";
+import { ServiceUnavailableError } from "#shared/domain/errors.ts";
+import { s3Notification, s3Record, sqsEvent, sqsMessage } from "../../fixtures/s3-events.ts";
+import { readyCluster, storeReadyCluster } from "../../support/fakes.ts";
+import { makeIngestHarness, triggerRule } from "../../support/ingest-harness.ts";
+
+const BUCKET = "data-bucket";
+
+function upload(key: string, sequencer: string, extra: { versionId?: string; size?: number } = {}) {
+  return s3Record({ bucket: BUCKET, key, sequencer, size: extra.size ?? 2048, ...extra });
+}
+
+function asSqs(...records: Record<string, unknown>[]) {
+  return sqsEvent(...records.map((record, index) => sqsMessage(s3Notification(record), `msg-${index}`)));
+}
+
+describe("S3 input: one object, one job", () => {
+  it("creates the cluster from the rule's template and records the job waiting for it, then submits it at CREATE_COMPLETE", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule());
+
+    const { report } = await h.ingest(asSqs(upload("incoming/run 1/data.csv", "0A01")));
+
+    expect(report.batchItemFailures).toEqual([]);
+    expect(report.counts).toMatchObject({ objects: 1, jobs: 1, duplicates: 0 });
+    expect(h.provisioner.createCalls).toHaveLength(1);
+    const [waiting] = await h.jobsOf("crunch");
+    expect(waiting).toMatchObject({ status: "SUBMITTED", waitingForCluster: true });
+    expect(h.schedulers.of("crunch").submitCalls).toHaveLength(0);
+
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+
+    const [job] = await h.jobsOf("crunch");
+    expect(job?.waitingForCluster).toBe(false);
+    expect(job?.externalId).toBe("ext-1");
+    expect(job?.spec.command).toEqual([
+      "process",
+      "s3://data-bucket/incoming/run 1/data.csv",
+      "--size",
+      "2048",
+    ]);
+    expect(job?.spec.environment.INPUT_KEY).toBe("incoming/run 1/data.csv");
+    expect(job?.origin).toEqual({
+      triggerName: "inbox",
+      whenDone: "keep",
+      input: {
+        uri: "s3://data-bucket/incoming/run 1/data.csv",
+        bucket: BUCKET,
+        key: "incoming/run 1/data.csv",
+        prefix: "incoming/run 1/",
+        size: "2048",
+      },
+    });
+    expect(h.schedulers.of("crunch").submitCalls).toHaveLength(1);
+  });
+
+  it("submits at once when the cluster is ready", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+
+    await h.ingest(asSqs(upload("incoming/a.dat", "0B")));
+
+    const [job] = await h.jobsOf("crunch");
+    expect(job).toMatchObject({ status: "SUBMITTED", externalId: "ext-1" });
+    expect(job?.waitingForCluster).toBeUndefined();
+    expect(h.provisioner.createCalls).toHaveLength(0);
+  });
+
+  it("makes one job per matching rule, and none for keys or buckets no rule wants", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    await h.triggers.create(triggerRule({ name: "csv-only", prefix: undefined, suffix: ".csv" }));
+
+    const { report } = await h.ingest(
+      asSqs(
+        upload("incoming/a.csv", "01"),
+        upload("elsewhere/b.txt", "01"),
+        s3Record({ bucket: "other-bucket", key: "incoming/a.csv", sequencer: "01" }),
+      ),
+    );
+
+    expect(report.counts).toMatchObject({ objects: 3, jobs: 2, unmatched: 2 });
+    expect((await h.jobsOf("crunch")).map((job) => job.origin?.triggerName).sort()).toEqual([
+      "csv-only",
+      "inbox",
+    ]);
+  });
+});
+
+describe("S3 input: exactly once on at-least-once, any-order delivery", () => {
+  it("changes nothing on a duplicate event, in the same batch or a later one", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    const record = upload("incoming/a.dat", "0A", { versionId: "v1" });
+
+    const first = await h.ingest(asSqs(record, record));
+    const second = await h.ingest(asSqs(record));
+
+    expect(first.report.counts).toMatchObject({ jobs: 1, duplicates: 1 });
+    expect(second.report.counts).toMatchObject({ jobs: 0, duplicates: 1 });
+    expect(await h.jobsOf("crunch")).toHaveLength(1);
+    expect(h.schedulers.of("crunch").submitCalls).toHaveLength(1);
+  });
+
+  it("ignores an event older than one already taken for the key, and takes a newer one", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+
+    await h.ingest(asSqs(upload("incoming/a.dat", "00FF", { versionId: "v2" })));
+    const older = await h.ingest(asSqs(upload("incoming/a.dat", "00FE", { versionId: "v1" })));
+    // A shorter sequencer is right-padded with zeros: 01 reads as 0100..., later than 00FF.
+    const newer = await h.ingest(asSqs(upload("incoming/a.dat", "01", { versionId: "v3" })));
+
+    expect(older.report.counts.older).toBe(1);
+    expect(newer.report.counts.jobs).toBe(1);
+    expect((await h.jobsOf("crunch")).map((job) => job.origin?.input.key)).toHaveLength(2);
+  });
+
+  it("re-runs only the failed message after a transient failure, and still makes exactly one job", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule());
+    await h.triggers.create(triggerRule({ name: "ready", bucket: "ready-bucket", clusterName: "alpha" }));
+    await storeReadyCluster(h, { name: "alpha" });
+    h.provisioner.createError = new ServiceUnavailableError("CloudFormation is throttling", 5);
+    const good = s3Record({ bucket: "ready-bucket", key: "incoming/ok.dat", sequencer: "01" });
+    const bad = upload("incoming/later.dat", "01");
+    const event = sqsEvent(
+      sqsMessage(s3Notification(good), "m-good"),
+      sqsMessage(s3Notification(bad), "m-bad"),
+    );
+
+    const first = await h.ingest(event);
+
+    expect(first.report.batchItemFailures).toEqual([{ itemIdentifier: "m-bad" }]);
+    expect(await h.store.get("crunch")).toBeUndefined(); // the failed create left nothing behind
+    h.provisioner.createError = undefined;
+    const redelivered = await h.ingest(sqsEvent(sqsMessage(s3Notification(bad), "m-bad")));
+    expect(redelivered.report).toMatchObject({ batchItemFailures: [], counts: { jobs: 1 } });
+    expect(await h.jobsOf("crunch")).toHaveLength(1);
+    expect(await h.jobsOf("alpha")).toHaveLength(1);
+    expect(h.schedulers.of("alpha").submitCalls).toHaveLength(1);
+  });
+
+  it("finds the job a crashed delivery made instead of making another", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    const record = upload("incoming/a.dat", "0C", { versionId: "v1" });
+    // The first delivery claimed the event and recorded its job, then died before marking it done.
+    const first = await h.ingest(asSqs(record));
+    expect(first.report.counts.jobs).toBe(1);
+    const crashed = makeIngestHarness();
+    await storeReadyCluster(crashed, { name: "crunch" });
+    await crashed.triggers.create(triggerRule());
+    await crashed.ledger.claim(
+      { bucket: BUCKET, key: "incoming/a.dat", identity: "v1", sequencer: "0C".padEnd(64, "0") },
+      new Date(Date.now() + 60_000),
+    );
+
+    const resumed = await crashed.ingest(asSqs(record));
+    const again = await crashed.ingest(asSqs(record));
+
+    expect(resumed.report.counts).toMatchObject({ jobs: 1, duplicates: 0 });
+    expect(again.report.counts).toMatchObject({ jobs: 0, duplicates: 1 });
+    expect(await crashed.jobsOf("crunch")).toHaveLength(1);
+    // Same event, same job id, whichever process made it.
+    expect((await crashed.jobsOf("crunch"))[0]?.jobId).toBe((await h.jobsOf("crunch"))[0]?.jobId);
+  });
+});
+
+describe("S3 input: clusters that are missing, failing or going away", () => {
+  it("without a template and without the cluster, makes no job and says why on the rule", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ clusterTemplate: undefined }));
+
+    const { report } = await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+
+    expect(report.batchItemFailures).toEqual([]);
+    const rule = await h.triggers.get("inbox");
+    expect(rule?.recentFailures[0]).toMatchObject({ bucket: BUCKET, key: "incoming/a.dat" });
+    expect(rule?.recentFailures[0]?.reason).toMatch(/Cluster crunch does not exist.*no clusterTemplate/);
+    expect(h.provisioner.createCalls).toHaveLength(0);
+  });
+
+  it("fails the waiting jobs with the cluster's reason when it fails to create", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule());
+    await h.ingest(asSqs(upload("incoming/a.dat", "01"), upload("incoming/b.dat", "01")));
+
+    await h.stackReaches("crunch", "ROLLBACK_COMPLETE", "The following resource(s) failed to create");
+
+    const jobs = await h.jobsOf("crunch");
+    expect(jobs.map((job) => job.status)).toEqual(["FAILED", "FAILED"]);
+    expect(jobs[0]?.statusReason).toMatch(/^Cluster crunch failed to create/);
+    expect(h.schedulers.of("crunch").submitCalls).toHaveLength(0);
+    // A later event finds the failed cluster and says so.
+    await h.ingest(asSqs(upload("incoming/c.dat", "01")));
+    expect((await h.triggers.get("inbox"))?.recentFailures[0]?.reason).toMatch(/Delete it so that the rule/);
+  });
+
+  it("submits a job whose cluster became ready while the job was being recorded", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule());
+    await h.ingest(asSqs(upload("incoming/first.dat", "01")));
+    const cluster = await h.store.get("crunch");
+    // The stack event is applied, and settles the (one) waiting job, before the second job is recorded.
+    const original = h.jobs.create.bind(h.jobs);
+    h.jobs.create = async (job) => {
+      await original(job);
+      h.jobs.create = original;
+      await h.stackReaches("crunch", "CREATE_COMPLETE");
+    };
+    expect(cluster?.status).toBe("CREATE_IN_PROGRESS");
+
+    await h.ingest(asSqs(upload("incoming/second.dat", "01")));
+
+    const jobs = await h.jobsOf("crunch");
+    expect(jobs.map((job) => [job.waitingForCluster, job.externalId !== undefined])).toEqual([
+      [false, true],
+      [false, true],
+    ]);
+    expect(h.schedulers.of("crunch").submitCalls).toHaveLength(2);
+  });
+
+  it("asks for a redelivery while the cluster is being deleted, then creates it afresh", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const [first] = await h.jobsOf("crunch");
+    if (!first) throw new Error("no job");
+    await h.jobEnds(first);
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS");
+
+    const during = await h.ingest(asSqs(upload("incoming/b.dat", "01")));
+    expect(during.report.batchItemFailures).toEqual([{ itemIdentifier: "msg-0" }]);
+
+    await h.stackReaches("crunch", "DELETE_COMPLETE");
+    const after = await h.ingest(asSqs(upload("incoming/b.dat", "01")));
+    expect(after.report.batchItemFailures).toEqual([]);
+    const second = await h.store.get("crunch");
+    expect(second?.status).toBe("CREATE_IN_PROGRESS");
+    expect(second?.clusterId).not.toBe(first.clusterId);
+    expect(h.provisioner.createCalls).toHaveLength(2);
+  });
+});
+
+describe("S3 input: whenDone", () => {
+  it("deletes the cluster when the last of the rule's jobs ends, not before", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01"), upload("incoming/b.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const [a, b] = await h.jobsOf("crunch");
+    if (!a || !b) throw new Error("expected two jobs");
+
+    await h.jobEnds(a, "FAILED");
+    expect((await h.store.get("crunch"))?.status).toBe("CREATE_COMPLETE");
+    await h.jobEnds(b);
+
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS");
+    expect(h.provisioner.deleteCalls).toHaveLength(1);
+  });
+
+  it("keeps the cluster while another job (not the rule's) still uses it, and with whenDone keep", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    const cluster = await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const now = h.clock.now().toISOString();
+    await h.jobs.create({
+      jobId: "01J0000000000000000000MANU",
+      clusterName: "crunch",
+      clusterId: cluster.clusterId,
+      name: "manual",
+      status: "RUNNING",
+      spec: { command: ["sleep", "60"], environment: {}, dependsOn: [] },
+      scheduler: "local",
+      attempts: [],
+      createdAt: now,
+      updatedAt: now,
+      createdBy: "bob",
+      version: 1,
+    });
+    const [triggered] = (await h.jobsOf("crunch")).filter((job) => job.origin);
+    if (!triggered) throw new Error("no triggered job");
+
+    await h.jobEnds(triggered);
+
+    expect((await h.store.get("crunch"))?.status).toBe("CREATE_COMPLETE");
+    expect(h.finished.at(-1)?.outcome).toBe("kept");
+  });
+
+  it("deletes a cluster that failed to create once its waiting jobs have failed", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+
+    await h.stackReaches("crunch", "CREATE_FAILED");
+
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS");
+  });
+});
+
+describe("S3 input: what is not an object creation", () => {
+  it("counts and skips malformed records and test events without failing the batch", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule());
+
+    const { report } = await h.ingest(
+      sqsEvent(
+        sqsMessage("{not json", "m1"),
+        sqsMessage({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: BUCKET }, "m2"),
+        sqsMessage(s3Notification(s3Record({ bucket: BUCKET, key: "incoming/x", sequencer: "zz" })), "m3"),
+      ),
+    );
+
+    expect(report.batchItemFailures).toEqual([]);
+    expect(report.counts).toMatchObject({ objects: 0, malformed: 2, unmatched: 1, jobs: 0 });
+  });
+
+  it("never throws, whatever the event", async () => {
+    const h = makeIngestHarness();
+    for (const event of [null, undefined, 42, "x", [], { Records: "no" }, { Records: [null, 1] }]) {
+      const { report } = await h.ingest(event);
+      expect(report.counts.jobs).toBe(0);
+    }
+  });
+
+  it("keeps keys exactly as uploaded: spaces, '+', unicode and a literal %2F", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    const keys = [
+      "incoming/my file.csv",
+      "incoming/a+b.csv",
+      "incoming/données/résumé ü.csv",
+      "incoming/x%2Fy.csv",
+    ];
+
+    await h.ingest(asSqs(...keys.map((key) => upload(key, "01"))));
+
+    const jobs = await h.jobsOf("crunch");
+    expect(jobs.map((job) => job.origin?.input.key).sort()).toEqual([...keys].sort());
+    for (const job of jobs) {
+      expect(job.spec.command?.[1]).toBe(`s3://${BUCKET}/${job.origin?.input.key}`);
+      expect(job.name).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/);
+    }
+  });
+});
+
+describe("S3 input: per-batch", () => {
+  it("turns 1,000 objects and one marker into one cluster and one job for the prefix", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(
+      triggerRule({
+        mode: "per-batch",
+        job: { name: "batch", spec: { command: ["reduce", "${input.uri}"], environment: {}, dependsOn: [] } },
+      }),
+    );
+    const records = Array.from({ length: 1000 }, (_, i) => upload(`incoming/run-7/part-${i}.dat`, "01"));
+    for (let i = 0; i < records.length; i += 10) await h.ingest(asSqs(...records.slice(i, i + 10)));
+    const marker = upload("incoming/run-7/_SUCCESS", "02", { size: 0 });
+
+    const { report } = await h.ingest(asSqs(marker, marker));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+
+    expect(report.counts).toMatchObject({ jobs: 1, duplicates: 1 });
+    expect(h.provisioner.createCalls).toHaveLength(1);
+    const jobs = await h.jobsOf("crunch");
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]?.spec.command).toEqual(["reduce", "s3://data-bucket/incoming/run-7/"]);
+    expect(jobs[0]?.origin?.input).toMatchObject({
+      prefix: "incoming/run-7/",
+      key: "incoming/run-7/_SUCCESS",
+    });
+  });
+});
+
+it("readyCluster fixture is a CREATE_COMPLETE cluster (the harness relies on it)", () => {
+  const h = makeIngestHarness();
+  expect(readyCluster(h.clock).status).toBe("CREATE_COMPLETE");
+});
