@@ -1,6 +1,7 @@
 import { ClusterStatusSchema } from "../domain/cluster.ts";
 import { CLUSTER_NAME } from "../domain/cluster-spec.ts";
 import { JobStatusSchema } from "../domain/job.ts";
+import { TRIGGER_MODES, WHEN_DONE } from "../domain/trigger.ts";
 import * as z from "../domain/zod.ts";
 
 /**
@@ -131,85 +132,85 @@ export const RetryStrategySchema = z.strictObject({
   ),
 });
 
-export const SubmitJobBodySchema = z
-  .strictObject({
-    name: z
+/** The fields of a job submission, shared by `SubmitJobBodySchema` and the job template of a trigger rule. */
+const submitJobFields = {
+  name: z
+    .string()
+    .check(
+      z.regex(
+        /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/,
+        "1-128 letters, digits, '-' and '_', starting with a letter or digit",
+      ),
+    ),
+  command: z.optional(
+    z
+      .array(z.string().check(z.maxLength(8192)))
+      .check(z.minLength(1, "the command needs at least the program"), z.maxLength(1000)),
+  ),
+  script: z.optional(z.string().check(z.minLength(1), z.maxLength(256 * 1024))),
+  scriptEncoding: z._default(z.enum(["base64", "text"]), "text"),
+  image: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/, "a container image reference")),
+  ),
+  vcpus: z.optional(z.number().check(z.positive(), z.maximum(256))),
+  memoryMiB: z.optional(z.int().check(z.minimum(4), z.maximum(1_048_576))),
+  environment: z._default(
+    z
+      .record(
+        z.string().check(
+          z.regex(
+            /^[A-Za-z_][A-Za-z0-9_]{0,254}$/,
+            "names use letters, digits and '_', not starting with a digit",
+          ),
+          z.refine((name) => !name.startsWith("AWS_BATCH"), "names starting with AWS_BATCH are reserved"),
+        ),
+        z.string().check(z.maxLength(32_768)),
+      )
+      .check(z.refine((env) => Object.keys(env).length <= 100, "at most 100 environment variables")),
+    {},
+  ),
+  arraySize: z.optional(
+    z
+      .int("arraySize must be a whole number")
+      .check(
+        z.minimum(2, "arraySize must be at least 2 (AWS Batch's rule)"),
+        z.maximum(10_000, "arraySize must be at most 10,000"),
+      ),
+  ),
+  dependsOn: z._default(
+    z
+      .array(z.strictObject({ jobId, type: z.optional(z.enum(["N_TO_N", "SEQUENTIAL"])) }))
+      .check(z.maxLength(20, "at most 20 dependencies (AWS Batch's limit)")),
+    [],
+  ),
+  retryStrategy: z.optional(RetryStrategySchema),
+  timeoutSeconds: z.optional(
+    z.int().check(z.minimum(60, "timeoutSeconds must be at least 60 (AWS Batch's minimum)")),
+  ),
+  nodes: z.optional(z.int().check(z.minimum(1), z.maximum(1000))),
+  logGroup: z.optional(
+    z
       .string()
       .check(
         z.regex(
-          /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/,
-          "1-128 letters, digits, '-' and '_', starting with a letter or digit",
+          /^\/hpc-cluster-api\/[A-Za-z0-9._/#-]{1,490}$/,
+          "a CloudWatch Logs group under /hpc-cluster-api/ (the API may read only those): letters, digits, '.', '_', '/', '#', '-'",
         ),
       ),
-    command: z.optional(
-      z
-        .array(z.string().check(z.maxLength(8192)))
-        .check(z.minLength(1, "the command needs at least the program"), z.maxLength(1000)),
-    ),
-    script: z.optional(z.string().check(z.minLength(1), z.maxLength(256 * 1024))),
-    scriptEncoding: z._default(z.enum(["base64", "text"]), "text"),
-    image: z.optional(
-      z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/, "a container image reference")),
-    ),
-    vcpus: z.optional(z.number().check(z.positive(), z.maximum(256))),
-    memoryMiB: z.optional(z.int().check(z.minimum(4), z.maximum(1_048_576))),
-    environment: z._default(
-      z
-        .record(
-          z.string().check(
-            z.regex(
-              /^[A-Za-z_][A-Za-z0-9_]{0,254}$/,
-              "names use letters, digits and '_', not starting with a digit",
-            ),
-            z.refine((name) => !name.startsWith("AWS_BATCH"), "names starting with AWS_BATCH are reserved"),
-          ),
-          z.string().check(z.maxLength(32_768)),
-        )
-        .check(z.refine((env) => Object.keys(env).length <= 100, "at most 100 environment variables")),
-      {},
-    ),
-    arraySize: z.optional(
-      z
-        .int("arraySize must be a whole number")
-        .check(
-          z.minimum(2, "arraySize must be at least 2 (AWS Batch's rule)"),
-          z.maximum(10_000, "arraySize must be at most 10,000"),
-        ),
-    ),
-    dependsOn: z._default(
-      z
-        .array(z.strictObject({ jobId, type: z.optional(z.enum(["N_TO_N", "SEQUENTIAL"])) }))
-        .check(z.maxLength(20, "at most 20 dependencies (AWS Batch's limit)")),
-      [],
-    ),
-    retryStrategy: z.optional(RetryStrategySchema),
-    timeoutSeconds: z.optional(
-      z.int().check(z.minimum(60, "timeoutSeconds must be at least 60 (AWS Batch's minimum)")),
-    ),
-    nodes: z.optional(z.int().check(z.minimum(1), z.maximum(1000))),
-    logGroup: z.optional(
-      z
-        .string()
-        .check(
-          z.regex(
-            /^\/hpc-cluster-api\/[A-Za-z0-9._/#-]{1,490}$/,
-            "a CloudWatch Logs group under /hpc-cluster-api/ (the API may read only those): letters, digits, '.', '_', '/', '#', '-'",
-          ),
-        ),
-    ),
-    inputUri: z.optional(
-      z.string().check(z.regex(/^(s3|file):\/\/[^\s]{1,2040}$/, "an s3:// or file:// URI")),
-    ),
-    clientToken: z.optional(
-      z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, '-' and '_'")),
-    ),
-  })
-  .check(
-    z.refine((body) => (body.command === undefined) !== (body.script === undefined), {
-      message: "give exactly one of command (an argv array) and script",
-      path: ["command"],
-    }),
-  );
+  ),
+  inputUri: z.optional(z.string().check(z.regex(/^(s3|file):\/\/[^\s]{1,2040}$/, "an s3:// or file:// URI"))),
+  clientToken: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, "1-64 characters: letters, digits, '-' and '_'")),
+  ),
+};
+
+/** A job runs either an argv or a script, never both, never neither. */
+const exactlyOneOfCommandAndScript = z.refine<{ readonly command?: unknown; readonly script?: unknown }>(
+  (body) => (body.command === undefined) !== (body.script === undefined),
+  { message: "give exactly one of command (an argv array) and script", path: ["command"] },
+);
+
+export const SubmitJobBodySchema = z.strictObject(submitJobFields).check(exactlyOneOfCommandAndScript);
 export type SubmitJobBody = z.infer<typeof SubmitJobBodySchema>;
 
 const isoTime = z
@@ -240,3 +241,95 @@ export const JobLogsQuerySchema = z.strictObject({
     ),
   ),
 });
+
+/** Trigger rules are named like clusters. */
+export const TriggerNameParamsSchema = z.object({ name: clusterName });
+
+export const ListTriggersQuerySchema = z.strictObject({ limit, nextToken });
+
+/**
+ * S3's bucket naming rules: 3-63 characters, lowercase letters, digits, `.` and `-`, starting and ending
+ * with a letter or digit, no `..`, not an IP address, none of the prefixes and suffixes S3 reserves.
+ */
+const bucketName = z.string("the name of the S3 bucket to watch is required").check(
+  z.regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit (S3's bucket naming rules)",
+  ),
+  z.refine((name) => !name.includes(".."), "S3 bucket names never hold two adjacent periods ('..')"),
+  z.refine(
+    (name) => !/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/.test(name),
+    "S3 bucket names are never formatted as an IP address",
+  ),
+  z.refine(
+    (name) =>
+      !/^(xn--|sthree-|amzn-s3-demo-)/.test(name) &&
+      !/(-s3alias|--ol-s3|\.mrap|--x-s3|--table-s3)$/.test(name),
+    "S3 reserves this prefix or suffix (xn--, sthree-, amzn-s3-demo-, -s3alias, --ol-s3, .mrap, --x-s3, --table-s3)",
+  ),
+);
+
+/** A part of an S3 key (a prefix or a suffix). */
+function keyPart(field: string) {
+  return z.string().check(
+    z.minLength(1, `omit ${field} rather than send it empty`),
+    z.maxLength(1024, `at most 1024 characters (S3's longest key)`),
+    z.refine((value) => !value.includes("\u0000"), "must not contain NUL characters"),
+  );
+}
+
+/** Keys under the prefix: S3 keys never start with `/`, and `..` must not climb out of a local inbox. */
+const keyPrefix = keyPart("prefix").check(
+  z.refine((value) => !value.startsWith("/"), "S3 keys do not start with '/': drop the leading slash"),
+  z.refine((value) => !value.split("/").includes(".."), "must not contain a '..' path segment"),
+);
+
+/**
+ * A job name in a rule: the job name rule, where a placeholder `${input.<field>}` may stand for
+ * characters (an unknown field is reported by `templatePlaceholderIssues`, with the fields it knows).
+ * Once substituted, the name is made a valid job name by `renderJob`.
+ */
+export const TEMPLATE_JOB_NAME =
+  /^(?:[A-Za-z0-9]|\$\{input(?:\.[A-Za-z0-9_]{0,32})?\})(?:[A-Za-z0-9_-]|\$\{input(?:\.[A-Za-z0-9_]{0,32})?\}){0,127}$/;
+
+const {
+  name: _name,
+  clientToken: _clientToken,
+  dependsOn: _dependsOn,
+  inputUri: _inputUri,
+  ...templateJobFields
+} = submitJobFields;
+
+/** The job a rule submits: the fields of a job submission but the client token, dependencies and input URI. */
+export const TriggerJobTemplateSchema = z
+  .strictObject({
+    name: z.string().check(
+      z.regex(
+        TEMPLATE_JOB_NAME,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: names the placeholder syntax, literally
+        "1-128 letters, digits, '-', '_' and ${input.<field>} placeholders, starting with a letter, a digit or a placeholder",
+      ),
+    ),
+    ...templateJobFields,
+  })
+  .check(exactlyOneOfCommandAndScript);
+export type TriggerJobTemplateBody = z.infer<typeof TriggerJobTemplateSchema>;
+
+/** The configuration a rule's cluster is created from when it is absent, as in cluster create. */
+export const ClusterTemplateSchema = z.strictObject({
+  configuration: z.string().check(z.minLength(1, "the cluster configuration is required")),
+  configurationEncoding: z._default(z.enum(["base64", "text"]), "text"),
+});
+
+export const CreateTriggerBodySchema = z.strictObject({
+  name: clusterName,
+  bucket: bucketName,
+  prefix: z.optional(keyPrefix),
+  suffix: z.optional(keyPart("suffix")),
+  clusterName,
+  clusterTemplate: z.optional(ClusterTemplateSchema),
+  job: TriggerJobTemplateSchema,
+  mode: z._default(z.enum(TRIGGER_MODES), "per-object"),
+  whenDone: z._default(z.enum(WHEN_DONE), "keep"),
+});
+export type CreateTriggerBody = z.infer<typeof CreateTriggerBodySchema>;

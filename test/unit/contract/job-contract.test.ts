@@ -61,6 +61,18 @@ const fullJob = {
   stoppedAt: "2025-01-15T11:31:05.870Z",
   createdBy: "arn:aws:iam::123456789012:user/alice",
   lastEventAt: "2025-01-15T11:31:05.870Z",
+  origin: {
+    triggerName: "genomics-runs",
+    input: {
+      uri: "s3://my-sequencer-output/runs/7/",
+      bucket: "my-sequencer-output",
+      key: "runs/7/_SUCCESS",
+      prefix: "runs/7/",
+      size: "0",
+    },
+    whenDone: "delete",
+  },
+  waitingForCluster: true,
   version: 7,
 } satisfies Required<Job>;
 

@@ -4,13 +4,16 @@ import * as z from "#shared/domain/zod.ts";
 import {
   ClusterNameParamsSchema,
   CreateClusterBodySchema,
+  CreateTriggerBodySchema,
   JobLogsQuerySchema,
   JobParamsSchema,
   ListClustersQuerySchema,
   ListEventsQuerySchema,
   ListJobsQuerySchema,
+  ListTriggersQuerySchema,
   PclusterCommandQuerySchema,
   SubmitJobBodySchema,
+  TriggerNameParamsSchema,
 } from "#shared/http/request-schemas.ts";
 import { deref, loadSpec } from "../../support/openapi-contract.ts";
 
@@ -261,6 +264,30 @@ describe("request schemas and openapi.yaml", () => {
       expect(
         specFacts(parametersAsSchema(path, method, "path"), REQUEST_KEYWORDS, true),
         `${method} ${path}`,
+      ).toEqual(expected);
+    }
+  });
+});
+
+describe("trigger request schemas and openapi.yaml", () => {
+  it("describe the createTrigger body alike, its job template and cluster template included", () => {
+    expect(specFacts(requestBodySchema("/v1/triggers", "post"), REQUEST_KEYWORDS, true)).toEqual(
+      zodFacts(CreateTriggerBodySchema, REQUEST_KEYWORDS, true),
+    );
+  });
+
+  it("describe the listTriggers query parameters alike", () => {
+    expect(specFacts(parametersAsSchema("/v1/triggers", "get", "query"), REQUEST_KEYWORDS, true)).toEqual(
+      withoutRootAdditionalProperties(zodFacts(ListTriggersQuerySchema, REQUEST_KEYWORDS, true)),
+    );
+  });
+
+  it("describe the trigger name path parameter alike wherever it appears", () => {
+    const expected = zodFacts(TriggerNameParamsSchema, REQUEST_KEYWORDS, true);
+    for (const method of ["get", "delete"] as const) {
+      expect(
+        specFacts(parametersAsSchema("/v1/triggers/{name}", method, "path"), REQUEST_KEYWORDS, true),
+        method,
       ).toEqual(expected);
     }
   });
