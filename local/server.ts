@@ -26,8 +26,10 @@ import {
   UpstreamError,
 } from "#shared/domain/errors.ts";
 import { errorToProxyResult } from "#shared/http/http-handler.ts";
+import type { IngestReport } from "#shared/use-cases/ingest-object-events.ts";
 import { lambdaContext, proxyResultViolation, toProxyEvent } from "./api-gateway.ts";
 import { startEmbeddedDynamoDb } from "./embedded-dynamodb.ts";
+import { type InboxWatcher, startInboxWatcher } from "./inbox-watcher.ts";
 import { loadRoutes, matchRoute } from "./route-table.ts";
 
 type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>;
@@ -246,6 +248,19 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   await local?.provisioner.resume();
   await local?.runner.resume();
 
+  // Local mode's S3: files dropped under DATA_DIR/inbox/<bucket>/ reach the S3 input handler as
+  // notifications, as the input queue hands them to the function on AWS.
+  let inbox: InboxWatcher | undefined;
+  if (local) {
+    const { s3Input } = (await import(join(ROOT, "functions", "events", "s3-input.ts"))) as {
+      s3Input: (event: unknown) => Promise<IngestReport>;
+    };
+    inbox = await startInboxWatcher({
+      inboxDir: join(settings().DATA_DIR, "inbox"),
+      deliver: (event) => track(s3Input(event)),
+    });
+  }
+
   // With the AWS backend nothing pushes stack events here (no EventBridge): the reconciler polls instead.
   let reconciler: NodeJS.Timeout | undefined;
   if (!local) {
@@ -368,6 +383,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         clearInterval(reconciler);
         const stopped = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
+        // No new inbox deliveries; the ones in flight are in `pending`.
+        await inbox?.close();
         while (pending.size > 0) await Promise.allSettled([...pending]);
         server.closeAllConnections();
         await stopped;
