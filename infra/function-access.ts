@@ -18,6 +18,11 @@ export interface FunctionAccess {
   readonly headNodeCommands?: boolean;
   /** Writes job records, so it needs their retention (`JOB_RETENTION_DAYS`, the TTL of finished jobs). */
   readonly writesJobs?: boolean;
+  /**
+   * Tells whether a cluster configuration could be created here (the ParallelCluster service token, the
+   * template bucket's name) without creating one: the settings only, no grant.
+   */
+  readonly checksProvisioning?: boolean;
 }
 
 const PROVISIONING: FunctionAccess = {
@@ -52,11 +57,24 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
   "cancel-job": { table: "readWrite", batchJobs: ["terminate"], headNodeCommands: true, writesJobs: true },
   // The attempt's stream is on the record once an event has told it; until then DescribeJobs knows it.
   "get-job-logs": { table: "read", batchJobs: ["describe"], jobLogs: true, headNodeCommands: true },
-  "stack-status": { table: "readWrite", stacks: ["describe", "describeEvents"] },
-  "job-status": { table: "readWrite", writesJobs: true },
-  // Finishes what a lost event or a failed call left half done: may create or delete a stack again, and
-  // refreshes active jobs (DescribeJobs on Batch, squeue/sacct on a head node).
-  reconcile: { ...PROVISIONING, batchJobs: ["describe"], headNodeCommands: true, writesJobs: true },
+  // Trigger rules: the rule (and its recent failures) in the table. Creating one checks its cluster
+  // template the way create-cluster would, and its job the way the scheduler would, creating nothing.
+  "create-trigger": { table: "readWrite", checksProvisioning: true },
+  "list-triggers": { table: "read" },
+  "get-trigger": { table: "read" },
+  "delete-trigger": { table: "readWrite" },
+  // New S3 objects -> jobs: creates a rule's cluster when it is absent, submits (or parks) the job, and
+  // deletes the cluster (whenDone) when a job it records fails at once.
+  "s3-input": { ...PROVISIONING, ...SUBMIT_JOBS },
+  // A cluster that settled releases the jobs waiting for it (submit), or fails them, and then a rule's
+  // whenDone may delete it.
+  "stack-status": { ...SUBMIT_JOBS, stacks: ["describe", "describeEvents", "delete"] },
+  // A triggered job that ended may take its cluster with it (whenDone: delete).
+  "job-status": { table: "readWrite", stacks: ["delete", "describe"], writesJobs: true },
+  // Finishes what a lost event or a failed call left half done: may create or delete a stack again,
+  // refreshes active jobs (DescribeJobs on Batch, squeue/sacct on a head node) and releases the jobs
+  // waiting for a cluster whose stack event was missed.
+  reconcile: { ...PROVISIONING, batchJobs: ["describe", "submit"], headNodeCommands: true, writesJobs: true },
 };
 
 /** The profile of `handler`; throws when there is none. */

@@ -33,6 +33,8 @@ export interface OpenApiRoute {
    */
   readonly jsonBodySchema?: JsonObject;
   readonly jsonBodyRequired: boolean;
+  /** `x-local-only: true`: served by the local server only, never deployed (e.g. `POST /local/s3-events`). */
+  readonly localOnly: boolean;
 }
 
 /** A JSON object as the YAML parser returns it. */
@@ -127,6 +129,7 @@ export function parseOpenApiRoutes(text: string): OpenApiRoute[] {
         parameters: mergeParameters(doc, item.parameters, operation.parameters, where),
         ...(isObject(schema) ? { jsonBodySchema: schema } : {}),
         jsonBodyRequired: isObject(body) && body.required === true,
+        localOnly: operation["x-local-only"] === true,
       });
     }
   }
@@ -136,6 +139,11 @@ export function parseOpenApiRoutes(text: string): OpenApiRoute[] {
 /** Reads and parses the spec file. */
 export function loadOpenApiRoutes(specPath: string): OpenApiRoute[] {
   return parseOpenApiRoutes(readFileSync(specPath, "utf8"));
+}
+
+/** The routes API Gateway serves: every route but the local server's own (`x-local-only`). */
+export function deployedRoutes(routes: readonly OpenApiRoute[]): OpenApiRoute[] {
+  return routes.filter((route) => !route.localOnly);
 }
 
 /** The handler names the spec uses, each once, in order of first use. */

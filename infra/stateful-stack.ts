@@ -1,5 +1,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import { AttributeType, BillingMode, type ITable, ProjectionType, Table } from "aws-cdk-lib/aws-dynamodb";
+import { Rule } from "aws-cdk-lib/aws-events";
+import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { EventType, type IBucket } from "aws-cdk-lib/aws-s3";
 import { SqsDestination } from "aws-cdk-lib/aws-s3-notifications";
 import { type IQueue, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
@@ -13,11 +15,19 @@ import {
   TTL_ATTRIBUTE,
 } from "#shared/adapters/aws/table-schema.ts";
 import { DeadLetterQueue } from "./constructs/dead-letter-queue.ts";
+import { objectCreatedPattern } from "./constructs/event-patterns.ts";
 import { SecureBucket } from "./constructs/secure-bucket.ts";
 import { suppress } from "./nag-suppressions.ts";
 
-/** How long the input trigger function may run; the input queue's visibility timeout follows from it. */
-export const INPUT_FUNCTION_TIMEOUT = Duration.seconds(30);
+/**
+ * How long the S3 input function may run; the input queue's visibility timeout follows from it. A batch
+ * is 10 messages, handled 8 keys at a time, and a job for a Slurm cluster waits up to 20 s for sbatch on
+ * the head node: two rounds of that, a CreateStack or two, and room to spare.
+ */
+export const INPUT_FUNCTION_TIMEOUT = Duration.minutes(2);
+
+/** How many times the input queue hands a message to the function before it goes to the dead letters. */
+export const INPUT_MAX_RECEIVE_COUNT = 5;
 
 /** What the stateless stack gets from this one, as typed references. */
 export interface StatefulResources {
@@ -91,10 +101,27 @@ export class StatefulStack extends Stack implements StatefulResources {
       // AWS's advice for a Lambda event source: at least six times the function's timeout.
       visibilityTimeout: Duration.seconds(INPUT_FUNCTION_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.inputDeadLetterQueue, maxReceiveCount: 5 },
+      deadLetterQueue: { queue: this.inputDeadLetterQueue, maxReceiveCount: INPUT_MAX_RECEIVE_COUNT },
     });
     this.inputBucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(this.inputQueue));
     this.suppressBucketNotificationsHandler();
+
+    // Any other bucket of the account feeds the same queue once EventBridge notifications are turned on
+    // for it (infra/README.md). Here, not in the stateless stack: the target adds a statement to the
+    // queue's policy naming the rule, and a rule over there would make the two stacks depend on each
+    // other. Events EventBridge cannot put on the queue go to the queue's own dead letters, where a
+    // redrive to the input queue hands them to the function like any other message.
+    new Rule(this, "ObjectCreatedRule", {
+      description: "S3 Object Created events of this account's buckets -> the input queue (trigger rules)",
+      eventPattern: objectCreatedPattern(this),
+      targets: [
+        new SqsQueue(this.inputQueue, {
+          deadLetterQueue: this.inputDeadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
 
     new CfnOutput(this, "TableName", { value: this.table.tableName, description: "The DynamoDB table" });
     new CfnOutput(this, "InputBucketName", {

@@ -15,8 +15,8 @@ import { Observability } from "./constructs/observability.ts";
 import { OpenApiRestApi } from "./constructs/openapi-rest-api.ts";
 import { accessOf } from "./function-access.ts";
 import { pascalCase } from "./naming.ts";
-import { handlerNames, type OpenApiRoute } from "./openapi-routes.ts";
-import type { StatefulResources } from "./stateful-stack.ts";
+import { deployedRoutes, handlerNames, type OpenApiRoute } from "./openapi-routes.ts";
+import { INPUT_FUNCTION_TIMEOUT, type StatefulResources } from "./stateful-stack.ts";
 
 /** How an event function is started. */
 export type EventTrigger =
@@ -36,15 +36,21 @@ export interface EventFunction {
   readonly trigger: EventTrigger;
 }
 
+/** Messages the input queue hands the S3 input function at once (SQS's maximum for a standard queue). */
+export const INPUT_BATCH_SIZE = 10;
+/** How long the event source gathers messages before invoking, so a burst of uploads makes few invocations. */
+export const INPUT_BATCHING_WINDOW = Duration.seconds(5);
+
 /**
- * The event-driven functions. Adding one is an entry here and a profile in `function-access.ts`; e.g.
- * `s3-input` takes `{ kind: "queue", queue: (s) => s.inputQueue }` with `INPUT_FUNCTION_TIMEOUT`.
+ * The event-driven functions. Adding one is an entry here and a profile in `function-access.ts`.
  */
 export const EVENT_FUNCTIONS: readonly EventFunction[] = [
   {
     name: "stack-status",
-    description: "Applies CloudFormation status changes of our stacks to the clusters",
-    timeout: Duration.seconds(60),
+    description:
+      "Applies CloudFormation status changes of our stacks to the clusters, and releases the jobs waiting for them",
+    // Releasing waiting jobs may wait on sbatch (up to 20 s each on a Slurm head node).
+    timeout: Duration.minutes(3),
     trigger: { kind: "rule", pattern: stackStatusPattern },
   },
   {
@@ -58,6 +64,14 @@ export const EVENT_FUNCTIONS: readonly EventFunction[] = [
     description: "Every 5 minutes, settles clusters whose stack events were missed and refreshes active jobs",
     timeout: Duration.minutes(2),
     trigger: { kind: "schedule", schedule: Schedule.rate(Duration.minutes(5)) },
+  },
+  {
+    name: "s3-input",
+    description:
+      "Turns new S3 objects (the input queue: input bucket and EventBridge) into trigger rules' jobs",
+    // The queue's visibility timeout is six times this (stateful-stack.ts).
+    timeout: INPUT_FUNCTION_TIMEOUT,
+    trigger: { kind: "queue", queue: (stateful) => stateful.inputQueue },
   },
 ];
 
@@ -73,7 +87,7 @@ export interface StatelessStackProps extends StackProps {
   readonly stateful: StatefulResources;
   /** The repository root: entry files, lock file and tsconfig are found from it. */
   readonly projectRoot: string;
-  /** The routes of `openapi.yaml`. */
+  /** The routes of `openapi.yaml`; the local server's own (`x-local-only`) are left out. */
   readonly routes: readonly OpenApiRoute[];
   /** Reported by `/health` and `pcluster version`. */
   readonly apiVersion: string;
@@ -102,9 +116,10 @@ export class StatelessStack extends Stack {
     const environment = { CLUSTER_BACKEND: "aws", API_VERSION: props.apiVersion };
     const functions = new Map<string, HouseFunction>();
     const deadLetterQueues = new Map<string, IQueue>([["input", stateful.inputDeadLetterQueue]]);
+    const routes = deployedRoutes(props.routes);
 
-    for (const name of handlerNames(props.routes)) {
-      const methods = props.routes.filter((r) => r.handler === name).map((r) => `${r.method} ${r.path}`);
+    for (const name of handlerNames(routes)) {
+      const methods = routes.filter((r) => r.handler === name).map((r) => `${r.method} ${r.path}`);
       const fn = new HouseFunction(this, `Api${pascalCase(name)}`, {
         entry: join(projectRoot, "functions", "api", `${name}.ts`),
         description: `${name}: ${methods.join(", ")}`,
@@ -137,8 +152,14 @@ export class StatelessStack extends Stack {
       functions.set(event.name, fn);
       const trigger = event.trigger;
       if (trigger.kind === "queue") {
+        // The queue retries a failed message and then dead-letters it (stateful-stack.ts); the function
+        // names the messages that failed, so the others of the batch are not handed over again.
         fn.addEventSource(
-          new SqsEventSource(trigger.queue(stateful), { batchSize: 10, reportBatchItemFailures: true }),
+          new SqsEventSource(trigger.queue(stateful), {
+            batchSize: INPUT_BATCH_SIZE,
+            maxBatchingWindow: INPUT_BATCHING_WINDOW,
+            reportBatchItemFailures: true,
+          }),
         );
         continue;
       }
@@ -160,7 +181,7 @@ export class StatelessStack extends Stack {
     }
     this.functions = functions;
 
-    this.restApi = new OpenApiRestApi(this, "RestApi", { routes: props.routes, handlers: functions });
+    this.restApi = new OpenApiRestApi(this, "RestApi", { routes, handlers: functions });
     const observability = new Observability(this, "Observability", {
       api: this.restApi.api,
       functions,
@@ -192,5 +213,8 @@ export class StatelessStack extends Stack {
     if (access.jobLogs === true) fn.useJobLogs(this.jobAccess.logStreamArns);
     if (access.headNodeCommands === true) fn.useHeadNodeCommands(this.jobAccess);
     if (access.writesJobs === true) fn.useJobRetention(this.jobAccess.retentionDays);
+    if (access.checksProvisioning === true) {
+      fn.useProvisioningSettings(this.provisioning, stateful.templateBucket);
+    }
   }
 }

@@ -40,3 +40,15 @@ export function batchJobStatePattern(scope: Construct): EventPattern {
     detail: { jobQueue: ourArnPrefixes(scope, "batch", "job-queue") },
   };
 }
+
+/**
+ * S3 "Object Created" events of every bucket in this account that sends its events to EventBridge (a
+ * per-bucket switch), for the input queue: which buckets and keys matter is the trigger rules' business.
+ */
+export function objectCreatedPattern(scope: Construct): EventPattern {
+  return {
+    source: ["aws.s3"],
+    detailType: ["Object Created"],
+    account: [Stack.of(scope).account],
+  };
+}

@@ -363,6 +363,17 @@ export class HouseFunction extends NodejsFunction {
   }
 
   /**
+   * Sets `PCLUSTER_SERVICE_TOKEN` and `TEMPLATE_BUCKET` without any grant: what the provisioner reads to
+   * tell whether a configuration could be created here (Slurm needs the token; a large template needs
+   * the bucket), for a function that checks a cluster template ahead of time and never creates one.
+   */
+  useProvisioningSettings(provisioning: { readonly serviceToken: string }, templateBucket: IBucket): this {
+    this.addEnvironment("PCLUSTER_SERVICE_TOKEN", provisioning.serviceToken);
+    this.addEnvironment("TEMPLATE_BUCKET", templateBucket.bucketName);
+    return this;
+  }
+
+  /**
    * Sets `PCLUSTER_SERVICE_TOKEN` and attaches the policies a caller of CreateStack/DeleteStack needs for
    * the resources inside our cluster stacks (CloudFormation acts with the caller's credentials).
    */

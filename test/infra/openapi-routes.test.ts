@@ -3,7 +3,12 @@ import { fileURLToPath } from "node:url";
 import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { handlerNames, parseOpenApiRoutes, toGatewayModelSchema } from "../../infra/openapi-routes.ts";
+import {
+  deployedRoutes,
+  handlerNames,
+  parseOpenApiRoutes,
+  toGatewayModelSchema,
+} from "../../infra/openapi-routes.ts";
 
 const SPEC_PATH = fileURLToPath(new URL("../../openapi.yaml", import.meta.url));
 
@@ -75,6 +80,17 @@ describe("parseOpenApiRoutes", () => {
       required: ["name"],
       properties: { name: { type: "string", pattern: "^[a-z]+$" } },
     });
+  });
+
+  it("marks x-local-only operations, which the deployed routes leave out", () => {
+    const spec = `${SPEC}\n`.replace(
+      "  /copy:\n",
+      "  /local/poke:\n    post: { operationId: poke, x-handler: poke, x-local-only: true }\n  /copy:\n",
+    );
+    const routes = parseOpenApiRoutes(spec);
+
+    expect(routes.filter((r) => r.localOnly).map((r) => r.operationId)).toEqual(["poke"]);
+    expect(deployedRoutes(routes).map((r) => r.operationId)).toEqual(["getThing", "putThing", "copyThing"]);
   });
 
   it("refuses an operation without x-handler, naming it", () => {

@@ -11,8 +11,14 @@ import {
 } from "../../infra/constructs/cluster-provisioning.ts";
 import { JOB_RETENTION_PARAMETER } from "../../infra/constructs/job-access.ts";
 import { PROJECT_ROOT } from "../../infra/hpc-cluster-api.ts";
-import { loadOpenApiRoutes } from "../../infra/openapi-routes.ts";
-import { EVENT_FUNCTIONS, HEAD_NODE_API_TIMEOUT } from "../../infra/stateless-stack.ts";
+import { deployedRoutes, loadOpenApiRoutes } from "../../infra/openapi-routes.ts";
+import { INPUT_FUNCTION_TIMEOUT, INPUT_MAX_RECEIVE_COUNT } from "../../infra/stateful-stack.ts";
+import {
+  EVENT_FUNCTIONS,
+  HEAD_NODE_API_TIMEOUT,
+  INPUT_BATCH_SIZE,
+  INPUT_BATCHING_WINDOW,
+} from "../../infra/stateless-stack.ts";
 import { type SynthesizedApp, synthApp } from "./synth-app.ts";
 
 type Json = Record<string, unknown>;
@@ -134,6 +140,14 @@ const TEMPLATES = ["s3:GetObject", "s3:PutObject"];
 const DEAD_LETTERS = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"];
 const SUBMIT_BATCH_JOBS = ["batch:SubmitJob", "batch:TagResource"];
 const HEAD_NODE_COMMANDS = ["ssm:SendCommand", "ssm:GetCommandInvocation"];
+/** What an SQS event source mapping needs of its queue. */
+const CONSUME_QUEUE = [
+  "sqs:ReceiveMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueUrl",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+];
 
 /**
  * What each function may do beyond logging and tracing (its own statements), and whether it carries the
@@ -174,17 +188,21 @@ const EXPECTED_ACCESS: Record<string, { readonly actions: readonly string[]; rea
       actions: [...TABLE_READ, "batch:DescribeJobs", "logs:GetLogEvents", ...HEAD_NODE_COMMANDS],
       provisions: false,
     },
-    "job-status": { actions: [...TABLE_WRITE, ...DEAD_LETTERS], provisions: false },
+    // A job a rule made that ended may delete the rule's cluster (whenDone: delete).
+    "job-status": { actions: [...TABLE_WRITE, ...DELETE_STACK, ...DEAD_LETTERS], provisions: true },
     health: { actions: [], provisions: false },
     "get-openapi": { actions: [], provisions: false },
+    // A settled cluster releases the jobs waiting for it, or fails them (and whenDone may delete it).
     "stack-status": {
       actions: [
         ...TABLE_WRITE,
-        "cloudformation:DescribeStacks",
+        ...DELETE_STACK,
         "cloudformation:DescribeStackEvents",
         ...DEAD_LETTERS,
+        ...SUBMIT_BATCH_JOBS,
+        ...HEAD_NODE_COMMANDS,
       ],
-      provisions: false,
+      provisions: true,
     },
     reconcile: {
       actions: [
@@ -194,16 +212,47 @@ const EXPECTED_ACCESS: Record<string, { readonly actions: readonly string[]; rea
         ...TEMPLATES,
         ...DEAD_LETTERS,
         "batch:DescribeJobs",
+        ...SUBMIT_BATCH_JOBS,
         ...HEAD_NODE_COMMANDS,
+      ],
+      provisions: true,
+    },
+    // The rule's settings alone (create-trigger checks its cluster template without creating anything).
+    "create-trigger": { actions: TABLE_WRITE, provisions: false },
+    "list-triggers": { actions: TABLE_READ, provisions: false },
+    "get-trigger": { actions: TABLE_READ, provisions: false },
+    "delete-trigger": { actions: TABLE_WRITE, provisions: false },
+    "s3-input": {
+      actions: [
+        ...TABLE_WRITE,
+        ...CREATE_STACK,
+        ...DELETE_STACK,
+        ...TEMPLATES,
+        ...SUBMIT_BATCH_JOBS,
+        ...HEAD_NODE_COMMANDS,
+        ...CONSUME_QUEUE,
       ],
       provisions: true,
     },
   };
 
-/** The functions that write job records, and so get the retention of finished ones. */
-const WRITES_JOBS = ["submit-job", "cancel-job", "job-status", "reconcile", "pcluster-command"];
+/** Functions that read the provisioning settings to check a cluster template, with no grant to create one. */
+const CHECKS_PROVISIONING = ["create-trigger"];
 
-const routes = loadOpenApiRoutes(join(PROJECT_ROOT, "openapi.yaml"));
+/** The functions that write job records, and so get the retention of finished ones. */
+const WRITES_JOBS = [
+  "submit-job",
+  "cancel-job",
+  "job-status",
+  "reconcile",
+  "pcluster-command",
+  "s3-input",
+  "stack-status",
+];
+
+const specRoutes = loadOpenApiRoutes(join(PROJECT_ROOT, "openapi.yaml"));
+/** What API Gateway serves: the spec's routes but the local server's own. */
+const routes = deployedRoutes(specRoutes);
 const functionNames = [...new Set(routes.map((r) => r.handler)), ...EVENT_FUNCTIONS.map((e) => e.name)];
 
 describe("cdk-nag AwsSolutions", () => {
@@ -234,7 +283,7 @@ describe("cdk-nag AwsSolutions", () => {
 
 describe("the REST API", () => {
   /** `METHOD /path` of every deployed method, the path rebuilt from the resource tree. */
-  function deployedRoutes(): string[] {
+  function deployedMethods(): string[] {
     const resources = new Map(resourcesOf(stateless, "AWS::ApiGateway::Resource"));
     const pathOf = (ref: unknown): string => {
       const id = (ref as Json).Ref;
@@ -248,7 +297,37 @@ describe("the REST API", () => {
   }
 
   it("deploys every route of openapi.yaml and nothing else", () => {
-    expect(deployedRoutes().sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+    expect(deployedMethods().sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  it("serves the trigger routes with IAM (SigV4) authorization", () => {
+    const methods = resourcesOf(stateless, "AWS::ApiGateway::Method").map(([, m]) => m.Properties ?? {});
+    const triggerOperations = ["createTrigger", "listTriggers", "getTrigger", "deleteTrigger"];
+
+    for (const operation of triggerOperations) {
+      const method = methods.find((m) => m.OperationName === operation);
+      expect(method, operation).toBeDefined();
+      expect(method?.AuthorizationType, operation).toBe("AWS_IAM");
+    }
+    expect(deployedMethods()).toEqual(
+      expect.arrayContaining([
+        "POST /v1/triggers",
+        "GET /v1/triggers",
+        "GET /v1/triggers/{name}",
+        "DELETE /v1/triggers/{name}",
+      ]),
+    );
+  });
+
+  it("deploys no method, resource or function for the local server's own routes", () => {
+    const localOnly = specRoutes.filter((r) => r.localOnly);
+
+    expect(localOnly.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /local/s3-events"]);
+    expect(deployedMethods().filter((m) => m.includes("/local"))).toEqual([]);
+    expect(
+      resourcesOf(stateless, "AWS::ApiGateway::Resource").map(([, r]) => r.Properties?.PathPart),
+    ).not.toContain("local");
+    expect(() => fn("local-s3-events")).toThrow(/no function/);
   });
 
   it("requires IAM (SigV4) authorization on every method and has no CORS preflight method", () => {
@@ -395,7 +474,11 @@ describe("the functions", () => {
         }
         if (service === "s3")
           for (const r of resources) expect(r, name).toMatch(/TemplateBucket.*\/templates\/\*$/);
-        if (service === "sqs") for (const r of resources) expect(r, name).toMatch(/DeadLetters/);
+        // Dead-letter queues of the functions' own; the input queue only for the function it feeds.
+        if (service === "sqs") {
+          for (const r of resources)
+            expect(r, name).toMatch(name === "s3-input" ? /InputQueue/ : /DeadLetters/);
+        }
       }
     }
   });
@@ -405,12 +488,16 @@ describe("the functions", () => {
       const [, f] = fn(name);
       const env = (prop(f, "Environment", "Variables") ?? {}) as Json;
       const actions = new Set(grantsOf(name).statements.flatMap((s) => list(s.Action)));
-      expect("TEMPLATE_BUCKET" in env, name).toBe(actions.has("s3:PutObject") || actions.has("s3:GetObject"));
+      // A function that only checks cluster templates reads the provisioning settings, with no grant.
+      const checks = CHECKS_PROVISIONING.includes(name);
+      expect("TEMPLATE_BUCKET" in env, name).toBe(
+        checks || actions.has("s3:PutObject") || actions.has("s3:GetObject"),
+      );
       expect("STACK_NAME_PREFIX" in env, name).toBe(
         [...actions].some((a) => a.startsWith("cloudformation:")),
       );
       expect("PCLUSTER_SERVICE_TOKEN" in env, name).toBe(
-        actions.has("cloudformation:CreateStack") || actions.has("cloudformation:DeleteStack"),
+        checks || actions.has("cloudformation:CreateStack") || actions.has("cloudformation:DeleteStack"),
       );
       // health reads the shared config, which insists on TABLE_NAME, but never touches the table.
       expect("TABLE_NAME" in env, name).toBe(actions.has("dynamodb:GetItem") || name === "health");
@@ -446,8 +533,9 @@ describe("jobs", () => {
   });
 
   it("submits only to our job queues with our job definitions, and creates only jobs carrying our tag", () => {
-    expect(functionsWith("batch:SubmitJob").sort()).toEqual(["pcluster-command", "submit-job"]);
-    for (const name of ["submit-job", "pcluster-command"]) {
+    const submitters = ["pcluster-command", "reconcile", "s3-input", "stack-status", "submit-job"];
+    expect(functionsWith("batch:SubmitJob").sort()).toEqual(submitters);
+    for (const name of submitters) {
       const statements = statementsWith(name, "batch:SubmitJob", "batch:TagResource");
       const scoped = statements
         .flatMap((s) => list(s.Resource).map(flat))
@@ -506,6 +594,8 @@ describe("jobs", () => {
       "get-job-logs",
       "pcluster-command",
       "reconcile",
+      "s3-input",
+      "stack-status",
       "submit-job",
     ]);
     for (const name of senders) {
@@ -765,6 +855,78 @@ describe("queues and events", () => {
         OnFailure: { Destination: (target?.DeadLetterConfig as Json | undefined)?.Arn },
       },
     });
+  });
+
+  it("feeds s3-input from the input queue in batches, naming the messages that failed", () => {
+    const [inputId, input] = fn("s3-input");
+    const mappings = resourcesOf(stateless, "AWS::Lambda::EventSourceMapping").filter(([, m]) =>
+      refersTo(m.Properties?.FunctionName, inputId),
+    );
+
+    expect(mappings).toHaveLength(1);
+    const mapping = mappings[0]?.[1].Properties ?? {};
+    expect(mapping).toMatchObject({
+      BatchSize: INPUT_BATCH_SIZE,
+      MaximumBatchingWindowInSeconds: INPUT_BATCHING_WINDOW.toSeconds(),
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    expect(INPUT_BATCH_SIZE).toBe(10);
+    expect(flat(mapping.EventSourceArn)).toMatch(/InputQueue/);
+    expect(prop(input, "Timeout")).toBe(INPUT_FUNCTION_TIMEOUT.toSeconds());
+  });
+
+  it("lets the input queue hide a message six times as long as s3-input may run, then dead-letter it", () => {
+    const [, queue] =
+      resourcesOf(stateful, "AWS::SQS::Queue").find(([id]) => id.startsWith("InputQueue")) ?? [];
+    const [deadLettersId = "InputDeadLetterQueue"] =
+      resourcesOf(stateful, "AWS::SQS::Queue").find(([id]) => id.startsWith("InputDeadLetterQueue")) ?? [];
+    const timeout = Number(prop(fn("s3-input")[1], "Timeout"));
+
+    expect(Number(queue?.Properties?.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+    expect(queue?.Properties?.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { "Fn::GetAtt": [deadLettersId, "Arn"] },
+      maxReceiveCount: INPUT_MAX_RECEIVE_COUNT,
+    });
+    const alarms = resourcesOf(stateless, "AWS::CloudWatch::Alarm").map(([, r]) => r.Properties ?? {});
+    const depth = alarms.filter(
+      (a) =>
+        a.MetricName === "ApproximateNumberOfMessagesVisible" && flat(a.Dimensions).includes(deadLettersId),
+    );
+    expect(depth).toHaveLength(1);
+  });
+
+  it("sends every S3 Object Created event of the account to the input queue, dead-lettering what it cannot", () => {
+    const [queueId = "InputQueue"] =
+      resourcesOf(stateful, "AWS::SQS::Queue").find(([id]) => id.startsWith("InputQueue")) ?? [];
+    const [deadLettersId] =
+      resourcesOf(stateful, "AWS::SQS::Queue").find(([id]) => id.startsWith("InputDeadLetterQueue")) ?? [];
+    const rules = resourcesOf(stateful, "AWS::Events::Rule").filter(
+      ([, r]) => (r.Properties?.EventPattern as Json | undefined)?.source !== undefined,
+    );
+
+    expect(rules).toHaveLength(1);
+    const rule = rules[0]?.[1].Properties ?? {};
+    expect(rule.EventPattern).toEqual({
+      source: ["aws.s3"],
+      "detail-type": ["Object Created"],
+      account: [{ Ref: "AWS::AccountId" }],
+    });
+    expect(list(rule.Targets as Json[])).toEqual([
+      expect.objectContaining({
+        Arn: { "Fn::GetAtt": [queueId, "Arn"] },
+        DeadLetterConfig: { Arn: { "Fn::GetAtt": [deadLettersId, "Arn"] } },
+        RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: expect.any(Number) }),
+      }),
+    ]);
+    // EventBridge may write to the queue only for this rule.
+    const statements = resourcesOf(stateful, "AWS::SQS::QueuePolicy")
+      .filter(([, p]) => list(p.Properties?.Queues).some((q) => refersTo(q, queueId)))
+      .flatMap(([, p]) => statementsIn(p));
+    const fromEvents = statements.filter((st) =>
+      JSON.stringify((st as unknown as Json).Principal).includes("events.amazonaws.com"),
+    );
+    expect(fromEvents).toHaveLength(1);
+    expect(flat(fromEvents[0]?.Condition)).toContain("ObjectCreatedRule");
   });
 
   it("runs the reconciler every five minutes", () => {
