@@ -5,6 +5,7 @@
  */
 import { CLUSTER_STATUSES } from "#shared/domain/cluster.ts";
 import { JOB_STATUSES } from "#shared/domain/job.ts";
+import { TRIGGER_MODES, WHEN_DONE } from "#shared/domain/trigger.ts";
 import * as z from "#shared/domain/zod.ts";
 
 const StringMap = z.record(z.string(), z.string());
@@ -137,6 +138,63 @@ export const JobLogPageSchema = z.looseObject({
   nextToken: z.optional(z.string()),
 });
 export type JobLogPage = z.infer<typeof JobLogPageSchema>;
+
+/** One event a trigger rule could not turn into a job. */
+export const TriggerFailureSchema = z.looseObject({
+  at: z.string(),
+  bucket: z.string(),
+  key: z.string(),
+  reason: z.string(),
+});
+export type TriggerFailure = z.infer<typeof TriggerFailureSchema>;
+
+/**
+ * A trigger rule as listed (`TriggerSummary`) or read (`Trigger`); the full form adds the job template,
+ * the cluster template and the recent failures. The create answer may add `warnings`.
+ */
+export const TriggerSchema = z.looseObject({
+  name: z.string(),
+  bucket: z.string(),
+  prefix: z.optional(z.string()),
+  suffix: z.optional(z.string()),
+  clusterName: z.string(),
+  clusterTemplate: z.optional(z.looseObject({ configuration: z.string() })),
+  job: z.optional(
+    z.looseObject({
+      name: z.string(),
+      command: z.optional(z.array(z.string())),
+      script: z.optional(z.string()),
+      image: z.optional(z.string()),
+      vcpus: z.optional(z.number()),
+      memoryMiB: z.optional(z.number()),
+      environment: z.optional(StringMap),
+      arraySize: z.optional(z.number()),
+      retryStrategy: z.optional(z.looseObject({ attempts: z.number() })),
+      timeoutSeconds: z.optional(z.number()),
+      nodes: z.optional(z.number()),
+    }),
+  ),
+  mode: z.enum(TRIGGER_MODES),
+  whenDone: z.enum(WHEN_DONE),
+  createdAt: z.string(),
+  createdBy: z.optional(z.string()),
+  recentFailures: z.optional(z.array(TriggerFailureSchema)),
+  warnings: z.optional(
+    z.array(
+      z.looseObject({ path: z.optional(z.string()), message: z.string(), line: z.optional(z.number()) }),
+    ),
+  ),
+});
+export type Trigger = z.infer<typeof TriggerSchema>;
+
+/** One page of trigger rules. */
+export const TriggerPageSchema = z.looseObject({
+  items: z.array(TriggerSchema),
+  nextToken: z.optional(z.string()),
+});
+
+/** An answer whose body hpcctl does not read (a 204 No Content). */
+export const NoContentSchema = z.unknown();
 
 /** An RFC 9457 problem as this API writes it (only `title` is relied on). */
 export const ProblemSchema = z.looseObject({

@@ -12,15 +12,17 @@ import { formatUsage, GLOBAL_OPTIONS, parseCommandArgs, splitCommandLine } from 
 import type { Command } from "./command.ts";
 import { CLUSTER_COMMANDS } from "./commands/clusters.ts";
 import { JOB_COMMANDS } from "./commands/jobs.ts";
+import { TRIGGER_COMMANDS } from "./commands/triggers.ts";
 import { errorLines, exitCodeFor, InterruptedError, UsageError } from "./errors.ts";
 import { formatTable, Output, type OutputStreams } from "./output.ts";
 
 /** Every command, by group. */
-export const COMMANDS: readonly Command[] = [...CLUSTER_COMMANDS, ...JOB_COMMANDS];
+export const COMMANDS: readonly Command[] = [...CLUSTER_COMMANDS, ...JOB_COMMANDS, ...TRIGGER_COMMANDS];
 
 const GROUPS: Readonly<Record<string, string>> = {
   clusters: "create, watch and delete clusters",
   jobs: "run jobs on a cluster and read their output",
+  triggers: "run jobs (and create their cluster) when new objects land in an S3 bucket",
 };
 
 const EXIT_CODE_HELP = [

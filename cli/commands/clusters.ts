@@ -181,8 +181,15 @@ function printCluster(context: CommandContext, cluster: Cluster): void {
   else context.output.printFacts(clusterFacts(cluster, context.now()));
 }
 
-/** Reads `--config FILE` as the base64 the API accepts (so any file, any encoding, arrives intact). */
-async function readConfiguration(context: CommandContext, file: string, usage: string): Promise<string> {
+/**
+ * Reads a cluster configuration file (`--config FILE`, `triggers create --template FILE`) as the base64
+ * the API accepts (so any file, any encoding, arrives intact).
+ */
+export async function readConfiguration(
+  context: CommandContext,
+  file: string,
+  usage: string,
+): Promise<string> {
   let content: Buffer;
   try {
     content = await context.readFile(file);

@@ -26,14 +26,11 @@ function jobsPath(cluster: string): string {
   return `/v1/clusters/${encodeURIComponent(cluster)}/jobs`;
 }
 
-/** The options `jobs submit` and `jobs run` share. */
-const SUBMIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  name: {
-    type: "string",
-    short: "n",
-    placeholder: "N",
-    description: "the job's name (default: from the command or script)",
-  },
+/**
+ * The options that describe what a job runs and how, but not its name: `jobs submit` and `jobs run` add
+ * `--name`; `triggers create` adds `--job-name` (its own NAME is the rule's). `jobFields` reads them.
+ */
+export const JOB_FIELD_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   array: { type: "string", placeholder: "N", description: "run an array job of N children (2-10000)" },
   "retry-attempts": {
     type: "string",
@@ -54,6 +51,17 @@ const SUBMIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   },
 };
 
+/** The options `jobs submit` and `jobs run` share. */
+const SUBMIT_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  name: {
+    type: "string",
+    short: "n",
+    placeholder: "N",
+    description: "the job's name (default: from the command or script)",
+  },
+  ...JOB_FIELD_OPTIONS,
+};
+
 /** A job name the API accepts, from a command or script path: `sh`, `align-sh`; `job` when nothing fits. */
 export function defaultJobName(source: string): string {
   const name = basename(source)
@@ -68,11 +76,15 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The submit request from the command line: `-- CMD ARGS...` as `command`, or `--script FILE` as base64. */
-export async function submitRequest(
+/**
+ * The job's fields from the command line (`JOB_FIELD_OPTIONS`, plus the name from `nameOption`): `-- CMD
+ * ARGS...` as `command`, verbatim, or `--script FILE` as base64. No `clientToken`: see `submitRequest`.
+ */
+export async function jobFields(
   context: Pick<CommandContext, "readFile">,
   args: ParsedArgs,
   usage: string,
+  nameOption = "name",
 ): Promise<Record<string, unknown>> {
   const scriptFile = stringOption(args.values, "script");
   if (scriptFile !== undefined && args.trailing.length > 0)
@@ -98,12 +110,23 @@ export async function submitRequest(
     what = { command: [...args.trailing] };
   }
   return {
-    name: stringOption(args.values, "name") ?? defaultJobName(scriptFile ?? args.trailing[0] ?? "job"),
+    name: stringOption(args.values, nameOption) ?? defaultJobName(scriptFile ?? args.trailing[0] ?? "job"),
     ...what,
     ...(Object.keys(environment).length > 0 ? { environment } : {}),
     ...(array !== undefined ? { arraySize: array } : {}),
     ...(attempts !== undefined ? { retryStrategy: { attempts } } : {}),
     ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}),
+  };
+}
+
+/** The submit request from the command line: `jobFields` and a fresh `clientToken`. */
+export async function submitRequest(
+  context: Pick<CommandContext, "readFile">,
+  args: ParsedArgs,
+  usage: string,
+): Promise<Record<string, unknown>> {
+  return {
+    ...(await jobFields(context, args, usage)),
     // A fresh token per invocation: the client's retries of this POST can never start a second job.
     clientToken: randomUUID(),
   };

@@ -15,6 +15,9 @@ function parse(argv: readonly string[]) {
   return parseCommandArgs(commandOf(`${split.group} ${split.command}`).spec, split);
 }
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a trigger placeholder, which hpcctl passes on as typed
+const URI = "${input.uri}";
+
 /** A valid line for every command, with the values parsing must find. */
 const VALID: ReadonlyArray<
   [readonly string[], Record<string, string>, Record<string, unknown>, readonly string[]]
@@ -102,6 +105,30 @@ const VALID: ReadonlyArray<
     {},
     ["sh", "-c", "echo hi; exit 3"],
   ],
+  [
+    [
+      "triggers",
+      "create",
+      "thumbs",
+      "--bucket",
+      "photos",
+      "--cluster",
+      "img",
+      "--mode",
+      "per-batch",
+      "--env",
+      `IN=${URI}`,
+      "--",
+      "convert",
+      URI,
+    ],
+    { NAME: "thumbs" },
+    { bucket: "photos", cluster: "img", mode: "per-batch", env: [`IN=${URI}`] },
+    ["convert", URI],
+  ],
+  [["triggers", "list"], {}, {}, []],
+  [["triggers", "get", "thumbs"], { NAME: "thumbs" }, {}, []],
+  [["triggers", "delete", "thumbs"], { NAME: "thumbs" }, {}, []],
 ];
 
 describe("argument parsing", () => {
