@@ -167,6 +167,26 @@ async function main(): Promise<void> {
       `50-queue config in ${parse.oursMs.toFixed(2)} ms, ${(parse.oursMs / parse.yamlOnlyMs).toFixed(2)}x the YAML parse alone (targets <= 5 ms, <= 1.6x + 0.5 ms)`,
     );
 
+    // 5a. S3 input: events per second through the use case on the local store (dynalite).
+    const inputDb = await startEmbeddedDynamoDb({ path: join(work, "s3-input-db") });
+    try {
+      const inputClient = createDocumentClient({ endpoint: inputDb.endpoint });
+      await ensureTable(inputClient, "bench-s3-input");
+      const { s3InputThroughput } = await import("./s3-input.ts");
+      const input = await s3InputThroughput(inputClient, "bench-s3-input", { events: 2000, concurrency: 4 });
+      results.s3Input = input;
+      console.log(
+        `      S3 input: ${input.eventsPerSecond.toFixed(0)} events/s (2,000 events, 30% duplicates, batches of 10, 4 at a time); single conditional PutItem on the same store: ${input.putsPerSecond.toFixed(0)}/s`,
+      );
+      check(
+        "s3 input",
+        input.failed === 0 && input.jobs === input.expectedJobs && input.ratio >= 0.1,
+        `${input.ratio.toFixed(2)}x the PutItem rate (target >= 0.1x), ${input.jobs}/${input.expectedJobs} jobs, ${input.failed} failed items`,
+      );
+    } finally {
+      await inputDb.close();
+    }
+
     // 5. Local server throughput against a bare node:http server, same client, same run.
     const dataDir = join(work, "server");
     const server = await spawnLocalServer({
