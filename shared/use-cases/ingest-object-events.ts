@@ -351,10 +351,14 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
         counts.older++;
         return;
       }
+      let made = 0;
       for (const { rule, input } of matches) {
         const context = { resumed: claim.kind === "resumed", clusters };
-        if (await startJob(rule, input, object, ref, context)) counts.jobs++;
+        if (await startJob(rule, input, object, ref, context)) made++;
       }
+      counts.jobs += made;
+      // A duplicate delivered while the first was still at work finds its jobs made: a duplicate too.
+      if (claim.kind === "resumed" && made === 0) counts.duplicates++;
       await deps.ledger.complete(ref);
     }
 

@@ -5,7 +5,11 @@ import { MemoryTriggerStore } from "#shared/adapters/local/memory-trigger-store.
 import type { Cluster } from "#shared/domain/cluster.ts";
 import type { Job, JobSpec, JobStatus } from "#shared/domain/job.ts";
 import type { TriggerRule } from "#shared/domain/trigger.ts";
+import type { Clock } from "#shared/ports/clock.ts";
+import type { ClusterStore } from "#shared/ports/cluster-store.ts";
 import type { InputLedger } from "#shared/ports/input-ledger.ts";
+import type { JobStore } from "#shared/ports/job-store.ts";
+import type { TriggerStore } from "#shared/ports/trigger-store.ts";
 import { makeApplyJobObservation } from "#shared/use-cases/apply-job-observation.ts";
 import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 import { makeCreateCluster } from "#shared/use-cases/create-cluster.ts";
@@ -44,13 +48,21 @@ export function triggerRule(overrides: Partial<TriggerRule> = {}): TriggerRule {
  * The S3 input use case wired to the in-memory stores and fakes, with the paths that finish the workflow
  * (stack events settle waiting jobs, job ends apply whenDone), as the handlers wire them.
  */
-export function makeIngestHarness(options: { readonly ledger?: InputLedger } = {}) {
-  const deps = makeTestDeps();
+export function makeIngestHarness(
+  options: {
+    readonly store?: ClusterStore;
+    readonly jobs?: JobStore;
+    readonly triggers?: TriggerStore;
+    /** The ledger, made on the harness's clock (expiry is judged on the clock that set it). */
+    readonly ledger?: (clock: Clock) => InputLedger;
+  } = {},
+) {
+  const deps = makeTestDeps(options.store ? { store: options.store } : {});
   const { clock, store } = deps;
-  const jobs = new MemoryJobStore({ clock });
+  const jobs = options.jobs ?? new MemoryJobStore({ clock });
   const schedulers = new FakeJobSchedulers();
-  const triggers = new MemoryTriggerStore();
-  const ledger = options.ledger ?? new MemoryInputLedger({ clock });
+  const triggers = options.triggers ?? new MemoryTriggerStore();
+  const ledger = options.ledger?.(clock) ?? new MemoryInputLedger({ clock });
   const jobDeps: JobDeps = {
     store,
     jobs,
