@@ -110,6 +110,14 @@ export const JobSchema = z.looseObject({
   externalId: z.optional(z.string()),
   attempts: z.optional(z.array(JobAttemptSchema)),
   arrayProgress: z.optional(z.record(z.string(), z.number())),
+  origin: z.optional(
+    z.looseObject({
+      triggerName: z.string(),
+      input: z.looseObject({ uri: z.string(), key: z.string() }),
+      whenDone: z.optional(z.string()),
+    }),
+  ),
+  waitingForCluster: z.optional(z.boolean()),
   spec: z.optional(
     z.looseObject({
       command: z.optional(z.array(z.string())),

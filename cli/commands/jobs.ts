@@ -158,8 +158,9 @@ export function jobFacts(job: Job, now: number): [string, string | undefined][] 
     ["Job ID", job.jobId],
     ["Name", job.name],
     ["Cluster", job.clusterName],
-    ["Status", job.status],
+    ["Status", job.waitingForCluster ? `${job.status} (waiting for the cluster to be created)` : job.status],
     ["Reason", job.statusReason],
+    ["Trigger", job.origin ? `${job.origin.triggerName} (input ${job.origin.input.uri})` : undefined],
     ["Scheduler", job.scheduler],
     ["Runs", runsSummary(job)],
     [

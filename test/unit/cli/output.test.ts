@@ -123,6 +123,31 @@ describe("key facts", () => {
     );
     expect(jobProgressDetail({ ...job, status: "SUBMITTED", attempts: [] })).toBeUndefined();
   });
+
+  it("says which trigger made a job, from what input, and that it waits for its cluster", () => {
+    const facts = Object.fromEntries(
+      jobFacts(
+        {
+          jobId: "01JHMT19E0DXJJAB0872XDCNPE",
+          clusterName: "lab",
+          name: "upper",
+          status: "SUBMITTED",
+          createdAt: "2025-01-15T11:59:00Z",
+          updatedAt: "2025-01-15T11:59:30Z",
+          waitingForCluster: true,
+          origin: {
+            triggerName: "lab-inbox",
+            input: { uri: "s3://lab-data/runs/a b.csv", key: "runs/a b.csv" },
+          },
+        },
+        NOW,
+      ),
+    );
+    expect(facts).toMatchObject({
+      Status: "SUBMITTED (waiting for the cluster to be created)",
+      Trigger: "lab-inbox (input s3://lab-data/runs/a b.csv)",
+    });
+  });
 });
 
 describe("the output streams", () => {
