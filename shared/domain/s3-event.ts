@@ -312,11 +312,18 @@ function toObjectCreated(raw: RawObject): ObjectCreated | string {
   if (keyProblem) return keyProblem;
   const size = toSize(raw.size);
   if (size === undefined) return `object size is ${describe(raw.size)}, not a whole number of bytes`;
-  if (raw.sequencer === undefined) return "object sequencer is missing";
-  const sequencer = typeof raw.sequencer === "string" ? normalizeSequencer(raw.sequencer) : undefined;
-  if (sequencer === undefined) return `object sequencer ${quote(raw.sequencer)} is not a hex sequencer`;
   const eventTime = toIsoTime(raw.eventTime);
   if (eventTime === undefined) return `event time ${quote(raw.eventTime)} is not an ISO 8601 time`;
+  // S3 documents a sequencer on every object-created event; should one come without (emulators, other
+  // event sources), the event time orders it instead of the object being dropped: same-key writes within
+  // one millisecond are then told apart by their version alone.
+  const sequencer =
+    raw.sequencer === undefined || raw.sequencer === null || raw.sequencer === ""
+      ? normalizeSequencer(Date.parse(eventTime).toString(16).padStart(12, "0"))
+      : typeof raw.sequencer === "string"
+        ? normalizeSequencer(raw.sequencer)
+        : undefined;
+  if (sequencer === undefined) return `object sequencer ${quote(raw.sequencer)} is not a hex sequencer`;
   const eTag = toIdentity(raw.eTag, true);
   if (eTag === false) return `object eTag is ${describe(raw.eTag)}`;
   const versionId = toIdentity(raw.versionId, false);

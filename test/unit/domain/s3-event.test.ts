@@ -257,7 +257,6 @@ describe("parseObjectEvents on malformed records", () => {
     ["a size that is not a number", { size: "12a" }, /size/],
     ["a missing size", { size: undefined }, /size is missing/],
     ["a size beyond safe integers", { size: 2 ** 53 }, /size/],
-    ["a missing sequencer", { sequencer: undefined }, /sequencer is missing/],
     ["a sequencer that is not hex", { sequencer: "xyz" }, /not a hex sequencer/],
     ["a sequencer longer than 64 digits", { sequencer: "A".repeat(65) }, /not a hex sequencer/],
     ["a numeric sequencer", { sequencer: 12 }, /sequencer/],
@@ -418,9 +417,21 @@ describe("parseObjectEvents on a direct EventBridge event", () => {
     expect(onlyItem(parseObjectEvents(eventBridgeObjectCreated({ id: undefined }))).itemId).toBe("event");
   });
 
-  it("reports a missing sequencer as malformed", () => {
-    const item = onlyItem(parseObjectEvents(eventBridgeObjectCreated({ sequencer: undefined })));
-    expect(item.malformed).toEqual([expect.stringMatching(/sequencer is missing/)]);
+  it("orders an event without a sequencer by its time instead of dropping it", () => {
+    const early = onlyItem(
+      parseObjectEvents(
+        eventBridgeObjectCreated({ sequencer: undefined, eventTime: "2024-05-01T12:00:00.000Z" }),
+      ),
+    );
+    const late = onlyItem(
+      parseObjectEvents(
+        eventBridgeObjectCreated({ sequencer: undefined, eventTime: "2024-05-01T12:00:00.001Z" }),
+      ),
+    );
+    expect(early.malformed).toEqual([]);
+    const [a, b] = [early.objects[0]?.sequencer ?? "", late.objects[0]?.sequencer ?? ""];
+    expect(a).toMatch(/^[0-9A-F]{64}$/);
+    expect(a < b).toBe(true);
   });
 });
 
