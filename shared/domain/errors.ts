@@ -121,6 +121,11 @@ export class ServiceUnavailableError extends DomainError {
   constructor(
     message: string,
     readonly retryAfterSeconds = 5,
+    /**
+     * True when the request may have taken effect all the same (a command sent to a head node that has
+     * not answered): a person may retry, knowing it; an automatic retry must not, or it may act twice.
+     */
+    readonly outcomeUnknown = false,
   ) {
     super(message);
   }

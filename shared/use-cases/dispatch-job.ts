@@ -1,4 +1,5 @@
 import type { Cluster } from "../domain/cluster.ts";
+import { ServiceUnavailableError } from "../domain/errors.ts";
 import { isTerminalJob, type Job } from "../domain/job.ts";
 import { CANCEL_REASON_PREFIX } from "./cancel-job.ts";
 import type { JobDeps } from "./deps.ts";
@@ -8,6 +9,20 @@ import { mutateJob } from "./mutate-job.ts";
 export interface DispatchOptions {
   /** Runs when the scheduler refused the job (before the error is rethrown): e.g. release a client token. */
   readonly onRefused?: () => Promise<void>;
+  /**
+   * Which errors are a refusal that ends the job (FAILED, with the reason). Others leave the record as it
+   * is, for the caller to retry. Default: every error (a caller answering a person lets them retry).
+   */
+  readonly isRefusal?: (error: unknown) => boolean;
+}
+
+/**
+ * For callers that retry on their own (event paths): only a scheduler that could not have taken the job
+ * and says so for good refuses it. A temporary refusal (throttling, a busy Slurm) is retried; an answer
+ * that may hide a submission (`outcomeUnknown`) is not, so that a job never runs twice.
+ */
+export function isFinalRefusal(error: unknown): boolean {
+  return !(error instanceof ServiceUnavailableError) || error.outcomeUnknown;
 }
 
 /**
@@ -26,6 +41,7 @@ export async function dispatchJob(
   try {
     ({ externalId } = await scheduler.submit(job, cluster));
   } catch (error) {
+    if (options.isRefusal && !options.isRefusal(error)) throw error;
     await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) =>
       isTerminalJob(current.status)
         ? undefined

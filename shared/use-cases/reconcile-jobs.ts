@@ -78,8 +78,10 @@ export function makeReconcileJobs(
         }
         const submitted = live.filter((job) => job.externalId);
         // A job waiting for its cluster has no scheduler id by design: it is not an interrupted submission.
+        // Judged by the last change, not creation: a job that waited long for its cluster was handed over
+        // only at its last update.
         const stalled = live.filter(
-          (job) => !job.externalId && !job.waitingForCluster && job.createdAt <= abandonBefore,
+          (job) => !job.externalId && !job.waitingForCluster && job.updatedAt <= abandonBefore,
         );
         for (const job of stalled) {
           let abandoned = false;

@@ -1,7 +1,7 @@
 import type { Cluster, ClusterStatus } from "../domain/cluster.ts";
 import { isTerminalJob, type Job } from "../domain/job.ts";
 import type { JobDeps } from "./deps.ts";
-import { dispatchJob } from "./dispatch-job.ts";
+import { dispatchJob, isFinalRefusal } from "./dispatch-job.ts";
 import { mutateJob } from "./mutate-job.ts";
 
 /** Cluster statuses in which a cluster takes jobs (as job submission has them). */
@@ -21,7 +21,8 @@ export interface SettleReport {
 /**
  * Hands a job that waited for its cluster to the scheduler. Exactly one caller wins the job (the
  * stack-status path, the event path that recorded it, the reconciler): the waiting flag is cleared by a
- * conditional write first. A refusal leaves the job FAILED with the scheduler's reason.
+ * conditional write first. A refusal leaves the job FAILED with the scheduler's reason; a temporary one
+ * puts the job back to waiting and is rethrown, for the caller's retry.
  * @returns the job after the attempt, or undefined when another caller had taken it (or it was cancelled).
  */
 export async function releaseWaitingJob(
@@ -41,10 +42,22 @@ export async function releaseWaitingJob(
   });
   if (!won) return undefined;
   try {
-    return await dispatchJob(deps, taken, cluster);
-  } catch {
-    // The refusal is on the record (FAILED, with the scheduler's reason); nothing to retry.
-    return deps.jobs.get(job.clusterName, job.jobId);
+    return await dispatchJob(deps, taken, cluster, { isRefusal: isFinalRefusal });
+  } catch (error) {
+    // A refusal is on the record (FAILED, with the scheduler's reason): nothing to retry.
+    if (isFinalRefusal(error)) return deps.jobs.get(job.clusterName, job.jobId);
+    // The scheduler could not take it just now: the job waits again, for the next delivery or the
+    // reconciler to hand it over.
+    await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) =>
+      isTerminalJob(current.status) || current.externalId
+        ? undefined
+        : {
+            waitingForCluster: true,
+            statusReason: `The scheduler was busy (${(error as Error).message}); the job will be submitted again.`,
+            updatedAt: deps.clock.now().toISOString(),
+          },
+    );
+    throw error;
   }
 }
 
@@ -106,7 +119,13 @@ export function makeSettleWaitingJobs(
     let failed = 0;
     for (const job of await waitingJobsOf(deps, cluster)) {
       if (ready) {
-        if (await releaseWaitingJob(deps, job, cluster)) released++;
+        try {
+          const after = await releaseWaitingJob(deps, job, cluster);
+          if (after) released++;
+          if (after?.status === "FAILED") await onFailed(after);
+        } catch {
+          // The scheduler was busy: the job waits again, and the reconciler's next pass hands it over.
+        }
         continue;
       }
       const reason =

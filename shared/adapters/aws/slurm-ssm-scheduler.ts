@@ -610,13 +610,19 @@ export class SlurmSsmScheduler implements JobScheduler {
         };
       }
       if (status === "Cancelled" || status === "TimedOut") {
+        // A command that timed out may have run part of the way; one cancelled before delivery did not.
         throw new ServiceUnavailableError(
           `The cluster's head node did not run the ${purpose} command (${status}${invocation.StatusDetails ? `: ${invocation.StatusDetails}` : ""}); retry shortly.`,
+          5,
+          status === "TimedOut",
         );
       }
       if (waited >= this.#waitMs) {
+        // Still pending or running on the head node: it may yet do what it was sent to do.
         throw new ServiceUnavailableError(
           `The cluster's head node has not answered the ${purpose} command yet; retry shortly.`,
+          5,
+          true,
         );
       }
     }

@@ -244,7 +244,7 @@ describe("submit", () => {
     expect(sleeps).toEqual([250, 500, 1_000]);
   });
 
-  it("gives up after the wait budget with ServiceUnavailableError", async () => {
+  it("gives up after the wait budget with ServiceUnavailableError, saying the outcome is unknown", async () => {
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
     ssm.on(GetCommandInvocationCommand).resolves({ Status: "InProgress" });
 
@@ -253,6 +253,8 @@ describe("submit", () => {
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ServiceUnavailableError);
+    // sbatch may still run: whoever retries on their own would submit twice.
+    expect((error as ServiceUnavailableError).outcomeUnknown).toBe(true);
     expect(sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5_000);
     expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(7_000);
   });
