@@ -72,4 +72,6 @@ export interface JobOrigin {
   readonly triggerName: string;
   readonly input: TriggerInput;
   readonly whenDone: WhenDone;
+  /** The rule and S3 event the job was made for (a hash): how a redelivery finds the job it made. */
+  readonly eventId?: string;
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Cluster } from "../domain/cluster.ts";
 import {
   ClusterExistsError,
@@ -15,7 +16,6 @@ import type { InputLedger, ObjectEventRef } from "../ports/input-ledger.ts";
 import type { TriggerStore } from "../ports/trigger-store.ts";
 import type { CreateClusterOutcome } from "./create-cluster.ts";
 import type { ClusterDeps, JobDeps } from "./deps.ts";
-import { dispatchJob } from "./dispatch-job.ts";
 import {
   clusterFailedReason,
   failWaitingJob,
@@ -71,6 +71,8 @@ export type IngestDeps = Pick<ClusterDeps, "store" | "clock"> &
     }) => Promise<CreateClusterOutcome>;
     /** A triggered job failed while being recorded (its cluster failed, the scheduler refused it). */
     readonly onJobFailed?: (job: Job) => Promise<void>;
+    /** A failure could not be kept on its rule (for the log). */
+    readonly onFailureNotRecorded?: (ruleName: string, reason: string, error: unknown) => void;
     /** An item failed and will be delivered again (for the log). */
     readonly onItemFailed?: (itemId: string, object: ObjectCreated, error: unknown) => void;
   };
@@ -105,12 +107,16 @@ export const TRIGGER_TAG = "hpc-cluster-api:trigger";
  */
 export function makeIngestObjectEvents(deps: IngestDeps) {
   async function recordFailure(rule: TriggerRule, object: ObjectCreated, reason: string): Promise<void> {
-    await deps.triggers.recordFailure(rule.name, {
-      at: deps.clock.now().toISOString(),
-      bucket: object.bucket,
-      key: object.key,
-      reason,
-    });
+    // Best effort: the rule's failure list is for its owner to read, and must not make S3 redeliver (a
+    // busy rule item, a rule at its size limit); the log has every failure.
+    await deps.triggers
+      .recordFailure(rule.name, {
+        at: deps.clock.now().toISOString(),
+        bucket: object.bucket,
+        key: object.key,
+        reason,
+      })
+      .catch((error: unknown) => deps.onFailureNotRecorded?.(rule.name, reason, error));
   }
 
   async function ensureCluster(rule: TriggerRule): Promise<ClusterTarget> {
@@ -167,6 +173,7 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
     cluster: Cluster,
     rendered: { readonly name: string; readonly spec: JobSpec },
     state: { readonly status: JobStatus; readonly statusReason?: string; readonly waiting?: boolean },
+    eventId: string,
   ): Job {
     const now = deps.clock.now().toISOString();
     return {
@@ -183,7 +190,7 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
       updatedAt: now,
       ...(state.status === "FAILED" ? { stoppedAt: now } : {}),
       createdBy: rule.createdBy,
-      origin: { triggerName: rule.name, input, whenDone: rule.whenDone },
+      origin: { triggerName: rule.name, input, whenDone: rule.whenDone, eventId },
       ...(state.waiting ? { waitingForCluster: true } : {}),
       version: 1,
     };
@@ -200,21 +207,58 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
     }
   }
 
-  /** A job that waited: if its cluster settled meanwhile (the race with the stack event), settle it here. */
-  async function settleIfClusterSettled(job: Job): Promise<void> {
+  /**
+   * A job recorded as waiting: if its cluster is up (the usual case, or the stack event came while the
+   * job was being recorded), hand it over; if the cluster failed or is going away, settle it accordingly.
+   */
+  async function settleIfClusterSettled(rule: TriggerRule, object: ObjectCreated, job: Job): Promise<void> {
     const cluster = await deps.store.get(job.clusterName);
-    if (!cluster || cluster.clusterId !== job.clusterId) return; // the reconciler ends it
+    if (!cluster || cluster.clusterId !== job.clusterId) return; // a redelivery supersedes it; else the reconciler ends it
     if (READY_CLUSTER_STATUSES.has(cluster.status)) {
-      const after = await releaseWaitingJob(deps, job, cluster);
-      if (after?.status === "FAILED") await deps.onJobFailed?.(after);
+      const after = await releaseWaitingJob(deps, job, cluster); // throws when the scheduler is busy: retried
+      if (after?.status === "FAILED") {
+        await recordFailure(rule, object, after.statusReason ?? "The scheduler refused the job.");
+        await deps.onJobFailed?.(after);
+      }
     } else if (cluster.status === "CREATE_FAILED") {
       const after = await failWaitingJob(deps, job, clusterFailedReason(cluster));
       if (after) await deps.onJobFailed?.(after);
+    } else if (cluster.status === "DELETE_IN_PROGRESS") {
+      // The cluster started going away (whenDone) just as this job arrived: it never reached the scheduler.
+      if (rule.clusterTemplate)
+        throw new RetryLaterError(
+          `cluster ${cluster.name} is being deleted; the job moves to its next incarnation`,
+        );
+      const reason = `Cluster ${cluster.name} was deleted before the job could run.`;
+      const after = await failWaitingJob(deps, job, reason);
+      if (after) await recordFailure(rule, object, reason);
     }
   }
 
+  /** The job an earlier delivery of this event made for `rule` on any cluster of this name, if any. */
+  async function jobMadeFor(clusterName: string, eventId: string, jobId: string, sinceMs: number) {
+    const direct = await deps.jobs.get(clusterName, jobId);
+    if (direct) return direct;
+    // Made on an earlier cluster of the name (its id had another time): look among the jobs since the event.
+    let nextToken: string | undefined;
+    do {
+      const page = await deps.jobs.list(clusterName, {
+        limit: 100,
+        createdAfter: new Date(sinceMs).toISOString(),
+        ...(nextToken ? { nextToken } : {}),
+      });
+      for (const summary of page.items) {
+        const job = await deps.jobs.get(clusterName, summary.jobId);
+        if (job?.origin?.eventId === eventId) return job;
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return undefined;
+  }
+
   /**
-   * Records (and, when its cluster is ready, submits) the job `rule` makes for this event.
+   * Records the job `rule` makes for this event (always as waiting for its cluster, then handed over by
+   * `settleIfClusterSettled`: one conditional hand-over, whoever gets there first).
    * @returns true when this call recorded the job; false when an earlier delivery had, or no job could be.
    */
   async function startJob(
@@ -241,25 +285,39 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
       await recordFailure(rule, object, target.kind === "unavailable" ? target.reason : "no cluster");
       return false;
     }
-    // The same event always names the same job: a redelivery finds it instead of making another. The id's
-    // time is the event's (never before the cluster's creation: a cluster lists only the jobs made since).
-    const eventMs = Date.parse(object.eventTime);
+    // The same event names the same job on the same cluster: a redelivery finds it instead of making
+    // another. The id's time is the event's, but never before the cluster's creation (a cluster lists
+    // only the jobs made since).
+    const eventId = createHash("sha256")
+      .update(JSON.stringify([rule.name, rule.createdAt, ref.bucket, ref.key, ref.identity, ref.sequencer]))
+      .digest("hex")
+      .slice(0, 32);
+    const eventMs = Number.isNaN(Date.parse(object.eventTime)) ? 0 : Date.parse(object.eventTime);
     const jobId = deterministicUlid(
-      Math.max(Number.isNaN(eventMs) ? 0 : eventMs, Date.parse(owner.createdAt)),
-      JSON.stringify([rule.name, rule.createdAt, ref.bucket, ref.key, ref.identity, ref.sequencer]),
+      Math.max(eventMs, Date.parse(owner.createdAt)),
+      `${eventId}:${owner.clusterId}`,
     );
     // Only an event claimed before (a crash, a duplicate delivered alongside) can have made its job.
-    const earlier = context.resumed ? await deps.jobs.get(owner.name, jobId) : undefined;
+    const earlier = context.resumed ? await jobMadeFor(owner.name, eventId, jobId, eventMs) : undefined;
     if (earlier) {
-      if (earlier.waitingForCluster) await settleIfClusterSettled(earlier);
-      return false;
+      if (earlier.externalId || earlier.clusterId === owner.clusterId) {
+        if (earlier.waitingForCluster) await settleIfClusterSettled(rule, object, earlier);
+        return false;
+      }
+      // It never reached a scheduler, and its cluster is gone (deleted just as the job arrived): the job
+      // moves to the cluster of the name now.
+      await failWaitingJob(
+        deps,
+        earlier,
+        `Its cluster was deleted before it ran; made again on cluster ${owner.clusterId}.`,
+      );
     }
+    const newRecord = (state: Parameters<typeof newJob>[5]) =>
+      newJob(rule, input, jobId, owner, rendered, state, eventId);
     if (target.kind === "unavailable") {
       // The job is recorded FAILED with the reason, under the cluster; the rule keeps the failure too,
       // where its owner looks.
-      const recorded = await record(
-        newJob(rule, input, jobId, owner, rendered, { status: "FAILED", statusReason: target.reason }),
-      );
+      const recorded = await record(newRecord({ status: "FAILED", statusReason: target.reason }));
       await recordFailure(rule, object, target.reason);
       return recorded;
     }
@@ -270,32 +328,22 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
       if (!(error instanceof RequestValidationError)) throw error;
       const reason =
         `The job for this object would not submit: ${error.message} ${error.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`.trim();
-      const recorded = await record(
-        newJob(rule, input, jobId, cluster, rendered, { status: "FAILED", statusReason: reason }),
-      );
+      const recorded = await record(newRecord({ status: "FAILED", statusReason: reason }));
       await recordFailure(rule, object, reason);
       return recorded;
     }
-    if (target.kind === "waiting") {
-      const job = newJob(rule, input, jobId, cluster, rendered, {
-        status: "SUBMITTED",
-        statusReason: `Waiting for cluster ${cluster.name} to be created.`,
-        waiting: true,
-      });
-      if (!(await record(job))) return false;
-      await settleIfClusterSettled(job);
-      return true;
-    }
-    const job = newJob(rule, input, jobId, cluster, rendered, { status: "SUBMITTED" });
+    const job = newRecord({
+      status: "SUBMITTED",
+      statusReason:
+        target.kind === "waiting"
+          ? `Waiting for cluster ${cluster.name} to be created.`
+          : `Being handed to the scheduler of cluster ${cluster.name}.`,
+      waiting: true,
+    });
     if (!(await record(job))) return false;
-    try {
-      await dispatchJob(deps, job, cluster);
-    } catch (error) {
-      // Refused: the record says FAILED and why; another delivery cannot change the scheduler's mind.
-      await recordFailure(rule, object, `The scheduler refused the job: ${(error as Error).message}`);
-      const failed = await deps.jobs.get(job.clusterName, job.jobId);
-      if (failed) await deps.onJobFailed?.(failed);
-    }
+    // Recorded first, then handed over: a crash in between leaves a waiting job that the redelivery (or
+    // the reconciler) hands over, never one lost or submitted twice.
+    await settleIfClusterSettled(rule, object, job);
     return true;
   }
 
@@ -378,11 +426,18 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
     const queue = [...lanes.values()];
     async function worker(): Promise<void> {
       for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        let laneFailed = false;
         for (const { itemId, object } of lane) {
-          if (failedItems.has(itemId)) continue; // the whole message comes again
+          // After a failure, the key's later events come again too: taken now, a newer version would make
+          // the failed (older) one "older" on its redelivery, and it would never get its job.
+          if (laneFailed || failedItems.has(itemId)) {
+            failedItems.add(itemId);
+            continue;
+          }
           try {
             await ingestObject(object);
           } catch (error) {
+            laneFailed = true;
             failedItems.add(itemId);
             deps.onItemFailed?.(itemId, object, error);
           }

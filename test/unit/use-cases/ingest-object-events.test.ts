@@ -41,7 +41,7 @@ describe("S3 input: one object, one job", () => {
       "2048",
     ]);
     expect(job?.spec.environment.INPUT_KEY).toBe("incoming/run 1/data.csv");
-    expect(job?.origin).toEqual({
+    expect(job?.origin).toMatchObject({
       triggerName: "inbox",
       whenDone: "keep",
       input: {
@@ -63,8 +63,7 @@ describe("S3 input: one object, one job", () => {
     await h.ingest(asSqs(upload("incoming/a.dat", "0B")));
 
     const [job] = await h.jobsOf("crunch");
-    expect(job).toMatchObject({ status: "SUBMITTED", externalId: "ext-1" });
-    expect(job?.waitingForCluster).toBeUndefined();
+    expect(job).toMatchObject({ status: "SUBMITTED", externalId: "ext-1", waitingForCluster: false });
     expect(h.provisioner.createCalls).toHaveLength(0);
   });
 
@@ -385,4 +384,171 @@ describe("S3 input: per-batch", () => {
 it("readyCluster fixture is a CREATE_COMPLETE cluster (the harness relies on it)", () => {
   const h = makeIngestHarness();
   expect(readyCluster(h.clock).status).toBe("CREATE_COMPLETE");
+});
+
+describe("S3 input: crashes, busy schedulers and clusters that go away mid-flight", () => {
+  it("hands over a job whose first delivery died between recording it and submitting it", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    const original = h.jobs.create.bind(h.jobs);
+    h.jobs.create = async (job) => {
+      await original(job);
+      h.jobs.create = original;
+      throw new Error("the process died");
+    };
+    const record = upload("incoming/a.dat", "01");
+
+    const first = await h.ingest(asSqs(record));
+    expect(first.report.batchItemFailures).toEqual([{ itemIdentifier: "msg-0" }]);
+    expect((await h.jobsOf("crunch"))[0]).toMatchObject({ waitingForCluster: true });
+    const second = await h.ingest(asSqs(record));
+
+    expect(second.report.batchItemFailures).toEqual([]);
+    expect(await h.jobsOf("crunch")).toHaveLength(1);
+    expect((await h.jobsOf("crunch"))[0]).toMatchObject({ externalId: "ext-1", waitingForCluster: false });
+    expect(h.schedulers.of("crunch").submitCalls).toHaveLength(1);
+  });
+
+  it("makes no second job when a redelivery comes after the job ran and its cluster was replaced", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    // Two rules on the bucket: the other one's cluster is being deleted, so the message fails and comes again.
+    await h.triggers.create(triggerRule({ name: "other", clusterName: "other" }));
+    const record = upload("incoming/a.dat", "01");
+    await h.ingest(asSqs(upload("incoming/seed.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    await h.stackReaches("other", "CREATE_COMPLETE");
+    for (const job of await h.jobsOf("crunch")) await h.jobEnds(job);
+    await h.stackReaches("crunch", "DELETE_COMPLETE");
+    await h.ingest(asSqs(upload("incoming/seed2.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const other = await h.store.get("other");
+    await h.store.update(
+      "other",
+      { version: other?.version ?? 0, clusterId: other?.clusterId ?? "" },
+      {
+        status: "DELETE_IN_PROGRESS",
+        updatedAt: h.clock.now().toISOString(),
+      },
+    );
+
+    const first = await h.ingest(asSqs(record)); // crunch's job is made and runs; other's cluster is going
+    expect(first.report.batchItemFailures).toHaveLength(1);
+    const made = (await h.jobsOf("crunch")).filter((job) => job.origin?.input.key === "incoming/a.dat");
+    expect(made).toHaveLength(1);
+    for (const job of await h.jobsOf("crunch")) await h.jobEnds(job); // whenDone: crunch is deleted ...
+    await h.stackReaches("crunch", "DELETE_COMPLETE");
+    await h.stackReaches("other", "DELETE_COMPLETE");
+
+    const redelivered = await h.ingest(asSqs(record)); // ... and crunch is created afresh for "other"'s sake
+
+    expect(redelivered.report.batchItemFailures).toEqual([]);
+    const all = (await h.jobsOf("crunch")).filter((job) => job.origin?.input.key === "incoming/a.dat");
+    expect(all.map((job) => job.jobId)).toEqual(made.map((job) => job.jobId));
+    expect(
+      (await h.jobsOf("other")).filter((job) => job.origin?.input.key === "incoming/a.dat"),
+    ).toHaveLength(1);
+  });
+
+  it("puts a job back to waiting when the scheduler is busy, and submits it once on the redelivery", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    h.schedulers.of("crunch").submitError = new ServiceUnavailableError("Slurm is busy; retry shortly.");
+    const record = upload("incoming/a.dat", "01");
+
+    const first = await h.ingest(asSqs(record));
+    expect(first.report.batchItemFailures).toHaveLength(1);
+    expect((await h.jobsOf("crunch"))[0]).toMatchObject({ status: "SUBMITTED", waitingForCluster: true });
+    h.schedulers.of("crunch").submitError = undefined;
+    await h.ingest(asSqs(record));
+
+    expect((await h.jobsOf("crunch"))[0]).toMatchObject({ externalId: "ext-2", waitingForCluster: false });
+    expect(await h.jobsOf("crunch")).toHaveLength(1);
+  });
+
+  it("never retries a submission whose outcome is unknown: the job fails, saying why", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    h.schedulers.of("crunch").submitError = new ServiceUnavailableError(
+      "The head node has not answered yet.",
+      5,
+      true,
+    );
+
+    const { report } = await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+
+    expect(report.batchItemFailures).toEqual([]);
+    expect((await h.jobsOf("crunch"))[0]?.status).toBe("FAILED");
+    expect((await h.triggers.get("inbox"))?.recentFailures[0]?.reason).toMatch(/has not answered/);
+    expect(h.schedulers.of("crunch").submitCalls).toHaveLength(1);
+  });
+
+  it("redelivers a key's later events with its failed one, so the older version still gets its job", async () => {
+    const h = makeIngestHarness();
+    await storeReadyCluster(h, { name: "crunch" });
+    await h.triggers.create(triggerRule());
+    h.schedulers.of("crunch").submitError = new ServiceUnavailableError("busy");
+    const v1 = upload("incoming/a.dat", "01", { versionId: "v1" });
+    const v2 = upload("incoming/a.dat", "02", { versionId: "v2" });
+
+    const first = await h.ingest(asSqs(v1, v2));
+    expect(first.report.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual([
+      "msg-0",
+      "msg-1",
+    ]);
+    h.schedulers.of("crunch").submitError = undefined;
+    await h.ingest(asSqs(v1, v2));
+
+    const jobs = await h.jobsOf("crunch");
+    expect(jobs.map((job) => job.status)).toEqual(["SUBMITTED", "SUBMITTED"]);
+    expect(jobs.every((job) => job.externalId)).toBe(true);
+  });
+
+  it("moves a job to the cluster's next incarnation when the cluster started deleting as the job arrived", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule());
+    await h.ingest(asSqs(upload("incoming/seed.dat", "01")));
+    const cluster = await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const original = h.jobs.create.bind(h.jobs);
+    h.jobs.create = async (job) => {
+      await original(job);
+      h.jobs.create = original;
+      // whenDone of another job decides, in this very moment, that the cluster is unused.
+      await h.store.update(
+        "crunch",
+        { version: (await h.store.get("crunch"))?.version ?? 0, clusterId: cluster.clusterId },
+        {
+          status: "DELETE_IN_PROGRESS",
+          updatedAt: h.clock.now().toISOString(),
+        },
+      );
+    };
+    const record = upload("incoming/late.dat", "01");
+
+    const first = await h.ingest(asSqs(record));
+    expect(first.report.batchItemFailures).toHaveLength(1);
+    await h.stackReaches("crunch", "DELETE_COMPLETE");
+    await h.ingest(asSqs(record));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+
+    const late = (await h.jobs.list("crunch", { limit: 100 })).items.filter((job) =>
+      job.name.includes("late"),
+    );
+    const both = await Promise.all(late.map((job) => h.jobs.get("crunch", job.jobId)));
+    const moved = both.find((job) => job?.externalId);
+    const stranded = both.find((job) => !job?.externalId);
+    expect(late).toHaveLength(2);
+    expect(moved?.clusterId).toBe((await h.store.get("crunch"))?.clusterId);
+    expect(stranded).toMatchObject({
+      status: "FAILED",
+      clusterId: cluster.clusterId,
+      waitingForCluster: false,
+    });
+    expect(
+      h.schedulers.of("crunch").submitCalls.filter((call) => call.job.name.includes("late")),
+    ).toHaveLength(1);
+  });
 });
