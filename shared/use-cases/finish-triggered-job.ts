@@ -21,10 +21,27 @@ export function makeFinishTriggeredJob(
   deps: Pick<ClusterDeps, "store"> & Pick<JobDeps, "jobs">,
   deleteCluster: (name: string) => Promise<Cluster>,
 ) {
-  async function inUse(clusterName: string): Promise<boolean> {
+  /**
+   * Whether a job other than `finished` still uses the cluster. The listing by status comes from an
+   * index that may lag (the job that just finished can still show as RUNNING): each hit is read again,
+   * consistently, before it counts.
+   */
+  async function inUse(finished: Job): Promise<boolean> {
     for (const status of ACTIVE_JOB_STATUSES) {
-      const page = await deps.jobs.list(clusterName, { status, limit: 1 });
-      if (page.items.length > 0) return true;
+      let nextToken: string | undefined;
+      do {
+        const page = await deps.jobs.list(finished.clusterName, {
+          status,
+          limit: 10,
+          ...(nextToken ? { nextToken } : {}),
+        });
+        for (const summary of page.items) {
+          if (summary.jobId === finished.jobId) continue;
+          const current = await deps.jobs.get(finished.clusterName, summary.jobId);
+          if (current && !isTerminalJob(current.status)) return true;
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
     }
     return false;
   }
@@ -39,7 +56,7 @@ export function makeFinishTriggeredJob(
       return { kind: "kept", reason: "the cluster is being deleted already" };
     if (cluster.status === "CREATE_IN_PROGRESS")
       return { kind: "kept", reason: "the cluster is still being created" };
-    if (await inUse(cluster.name)) return { kind: "kept", reason: "other jobs still use the cluster" };
+    if (await inUse(job)) return { kind: "kept", reason: "other jobs still use the cluster" };
     try {
       return { kind: "deleted", cluster: await deleteCluster(cluster.name) };
     } catch (error) {

@@ -59,6 +59,9 @@ const CONFIG_FIELD = "body.clusterTemplate.configuration";
 const MAX_ARGUMENT_LENGTH = 8192;
 const MAX_ENVIRONMENT_VALUE_LENGTH = 32_768;
 
+/** The largest rule stored: DynamoDB's 400 KB item limit, less room for keys and `recentFailures`. */
+export const MAX_RULE_BYTES = 360 * 1024;
+
 /**
  * Creates a rule, after checking everything an event would need, so that a rule that cannot work is a
  * 4xx now rather than a failed event at 3 a.m.: the job template's placeholders (400), the cluster
@@ -77,6 +80,13 @@ export function makeCreateTrigger(deps: TriggerDeps) {
       );
     }
 
+    if (command.whenDone === "delete" && !command.clusterTemplate) {
+      // The first finished job would delete the cluster, and nothing could bring it back for the next file.
+      throw new RequestValidationError(
+        "whenDone: delete needs a clusterTemplate: after deleting the cluster, the rule must be able to create it again for the next object. Add a clusterTemplate, or use whenDone: keep.",
+        [{ path: "body.whenDone", message: "delete requires body.clusterTemplate" }],
+      );
+    }
     const template = command.clusterTemplate ? readClusterTemplate(deps, command.clusterTemplate) : undefined;
     const now = deps.clock.now().toISOString();
     const rule: TriggerRule = {
@@ -127,6 +137,13 @@ export function makeCreateTrigger(deps: TriggerDeps) {
       }
     }
 
+    // DynamoDB keeps at most 400 KB per item, with room for the failures the rule will collect.
+    const size = Buffer.byteLength(JSON.stringify(rule));
+    if (size > MAX_RULE_BYTES) {
+      throw new PayloadTooLargeError(
+        `The rule takes ${Math.ceil(size / 1024)} KiB stored; at most ${MAX_RULE_BYTES / 1024} KiB (the job script and the cluster template together): keep large inputs in S3.`,
+      );
+    }
     await deps.triggers.create(rule);
 
     const warnings: ConfigWarning[] = [];

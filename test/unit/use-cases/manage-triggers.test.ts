@@ -5,6 +5,7 @@ import { MemoryTriggerStore } from "#shared/adapters/local/memory-trigger-store.
 import {
   ConfigInvalidError,
   type DomainError,
+  PayloadTooLargeError,
   RequestValidationError,
   TriggerExistsError,
   TriggerNotFoundError,
@@ -272,6 +273,38 @@ describe("creating a trigger rule", () => {
         message: "slurm is not available on this deployment",
       },
     ]);
+    expect(await deps.triggers.get("csv-ingest")).toBeUndefined();
+  });
+
+  it("refuses whenDone: delete without a template: the rule could never bring its cluster back", async () => {
+    const deps = makeDeps();
+
+    const error = await rejection(
+      () => makeCreateTrigger(deps)(command({ whenDone: "delete" })),
+      RequestValidationError,
+    );
+
+    expect(error.issues).toEqual([
+      { path: "body.whenDone", message: "delete requires body.clusterTemplate" },
+    ]);
+    expect(await deps.triggers.get("csv-ingest")).toBeUndefined();
+  });
+
+  it("refuses a rule too large for one stored item with a 413, before writing anything", async () => {
+    const deps = makeDeps();
+    const script = `#!/bin/sh\n# ${"x".repeat(200 * 1024)}\n`;
+    const configuration = `${MINIMAL_SLURM_YAML}\n# ${"y".repeat(200 * 1024)}\n`;
+
+    await rejection(
+      () =>
+        makeCreateTrigger(deps)(
+          command({
+            job: jobWith({ script }),
+            clusterTemplate: { configuration, configurationEncoding: "text" },
+          }),
+        ),
+      PayloadTooLargeError,
+    );
     expect(await deps.triggers.get("csv-ingest")).toBeUndefined();
   });
 
