@@ -430,7 +430,10 @@ export async function startInboxWatcher(options: InboxWatcherOptions): Promise<I
     const delay = retryDelays[delivery.attempt - 1];
     const keys = { path, sequencer: record.s3.object.sequencer, attempt: delivery.attempt, reason };
     if (delay === undefined) {
-      log.error("inbox event dead-lettered: no more redeliveries", keys);
+      log.error(
+        "inbox event dead-lettered: no more redeliveries; touch the file (or restart the server) to try it again",
+        keys,
+      );
       return;
     }
     if (closed) return;
