@@ -2,6 +2,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { BUNDLE_ALIASES, BUNDLE_EXTERNALS, ESM_REQUIRE_BANNER } from "../infra/bundling.ts";
+import { deployedRoutes, handlerNames, loadOpenApiRoutes } from "../infra/openapi-routes.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -23,11 +24,13 @@ export const BUNDLE_OPTIONS = {
   logLevel: "warning",
 } as const;
 
-/** Every Lambda entry point: functions/api/*.ts and functions/events/*.ts. */
+/** Every Lambda entry point: functions/api/*.ts (the deployed routes' handlers) and functions/events/*.ts. */
 export function entryPoints(): string[] {
+  const deployed = new Set(handlerNames(deployedRoutes(loadOpenApiRoutes(join(ROOT, "openapi.yaml")))));
   return ["api", "events"].flatMap((dir) =>
     readdirSync(join(ROOT, "functions", dir))
       .filter((file) => file.endsWith(".ts"))
+      .filter((file) => dir !== "api" || deployed.has(file.replace(/\.ts$/, "")))
       .map((file) => join(ROOT, "functions", dir, file)),
   );
 }

@@ -1,8 +1,6 @@
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
 import { MemoryClusterStore } from "#shared/adapters/local/memory-cluster-store.ts";
 import { MemoryIdempotencyStore } from "#shared/adapters/local/memory-idempotency-store.ts";
-import { MemoryInputLedger } from "#shared/adapters/local/memory-input-ledger.ts";
-import { MemoryTriggerStore } from "#shared/adapters/local/memory-trigger-store.ts";
 import { useStores } from "#shared/composition/stores.ts";
 import { apiEvent, benchCluster } from "./fixtures.ts";
 
@@ -22,12 +20,7 @@ async function perRequestMicros(fn: () => Promise<unknown>, n: number): Promise<
 export async function warmOverhead(n = 20_000, rounds = 5): Promise<{ found: number; notFound: number }> {
   // In-memory stores, so the figure is the handler stack's and not a network hop's.
   const store = new MemoryClusterStore();
-  useStores({
-    store,
-    idempotency: new MemoryIdempotencyStore(),
-    triggers: new MemoryTriggerStore(),
-    inputLedger: new MemoryInputLedger(),
-  });
+  useStores({ store, idempotency: new MemoryIdempotencyStore() });
   const { handler } = await import("#functions/api/get-cluster.ts");
   await store.create(benchCluster("bench"), {
     at: new Date().toISOString(),

@@ -1,11 +1,11 @@
-import { stores } from "#shared/composition/stores.ts";
+import { triggerStores } from "#shared/composition/trigger-stores.ts";
 import { type HttpRequest, type HttpResult, httpHandler } from "#shared/http/http-handler.ts";
 import { triggerSummaryResource } from "#shared/http/representations.ts";
 import { parseQuery } from "#shared/http/request-parsing.ts";
 import { ListTriggersQuerySchema } from "#shared/http/request-schemas.ts";
 import { makeListTriggers } from "#shared/use-cases/manage-triggers.ts";
 
-const listTriggersUseCase = makeListTriggers(stores());
+const listTriggersUseCase = makeListTriggers(triggerStores());
 
 /** GET /v1/triggers: rules by name, one page at a time. */
 export async function listTriggers(request: HttpRequest): Promise<HttpResult> {

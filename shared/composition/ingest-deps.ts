@@ -12,7 +12,7 @@ import { makeSettleWaitingJobs } from "../use-cases/waiting-jobs.ts";
 import { clusterDeps } from "./cluster-deps.ts";
 import { jobDeps } from "./job-deps.ts";
 import { settings } from "./settings.ts";
-import { stores } from "./stores.ts";
+import { triggerStores } from "./trigger-stores.ts";
 
 /**
  * Where a job finds its input: the object in S3, or in local mode the file the inbox watcher saw under
@@ -55,7 +55,7 @@ export function triggerWorkflow(): TriggerWorkflow {
 export function ingestDeps(): IngestDeps {
   const clusters = clusterDeps();
   const jobs = jobDeps();
-  const { triggers, inputLedger } = stores();
+  const { triggers, inputLedger } = triggerStores();
   const createCluster = makeCreateCluster(clusters);
   return {
     store: clusters.store,

@@ -1,20 +1,14 @@
 import { createDocumentClient } from "../adapters/aws/dynamodb-client.ts";
 import { DynamoDbClusterStore } from "../adapters/aws/dynamodb-cluster-store.ts";
 import { DynamoDbIdempotencyStore } from "../adapters/aws/dynamodb-idempotency-store.ts";
-import { DynamoDbInputLedger } from "../adapters/aws/dynamodb-input-ledger.ts";
-import { DynamoDbTriggerStore } from "../adapters/aws/dynamodb-trigger-store.ts";
 import type { ClusterStore } from "../ports/cluster-store.ts";
 import type { IdempotencyStore } from "../ports/idempotency-store.ts";
-import type { InputLedger } from "../ports/input-ledger.ts";
-import type { TriggerStore } from "../ports/trigger-store.ts";
 import { settings } from "./settings.ts";
 
 /** Where state lives, built once per process. */
 export interface Stores {
   readonly store: ClusterStore;
   readonly idempotency: IdempotencyStore;
-  readonly triggers: TriggerStore;
-  readonly inputLedger: InputLedger;
 }
 
 let cached: Stores | undefined;
@@ -32,12 +26,13 @@ export function stores(): Stores {
   if (cached) return cached;
   const config = settings();
   const client = createDocumentClient();
-  const tableName = config.TABLE_NAME;
   cached = {
-    store: new DynamoDbClusterStore({ client, tableName, pageTokenSecret: config.PAGE_TOKEN_SECRET }),
-    idempotency: new DynamoDbIdempotencyStore({ client, tableName }),
-    triggers: new DynamoDbTriggerStore({ client, tableName, pageTokenSecret: config.PAGE_TOKEN_SECRET }),
-    inputLedger: new DynamoDbInputLedger({ client, tableName }),
+    store: new DynamoDbClusterStore({
+      client,
+      tableName: config.TABLE_NAME,
+      pageTokenSecret: config.PAGE_TOKEN_SECRET,
+    }),
+    idempotency: new DynamoDbIdempotencyStore({ client, tableName: config.TABLE_NAME }),
   };
   return cached;
 }
