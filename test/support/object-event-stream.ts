@@ -1,16 +1,5 @@
 import { s3Notification, s3Record, sqsEvent, sqsMessage } from "../fixtures/s3-events.ts";
-
-/** A small seeded generator (mulberry32), so a failing stream can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "./seeded-random.ts";
 
 /** One write of an object, as S3 reports it. */
 export interface Upload {

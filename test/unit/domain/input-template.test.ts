@@ -13,6 +13,7 @@ import {
 import type { JobSpec } from "#shared/domain/job.ts";
 import type { JobTemplate, TriggerInput, TriggerRule } from "#shared/domain/trigger.ts";
 import { matchRule } from "#shared/domain/trigger-matching.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
 
 const ALL_PLACEHOLDERS = "${input.uri}, ${input.bucket}, ${input.key}, ${input.prefix}, ${input.size}";
 
@@ -251,7 +252,7 @@ describe("renderJob", () => {
   });
 
   it("makes every name a valid job name, for random names and keys", () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const alphabet = ["a", "Z", "0", "-", "_", ".", "/", " ", "é", "😀", "$", "{", "}", "+", "%"];
     const text = (length: number) =>
       Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
@@ -333,15 +334,3 @@ describe("sampleInput", () => {
     expect(spec.command).toEqual(["proc", "dir:input-bucket:in/"]);
   });
 });
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

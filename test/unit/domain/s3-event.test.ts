@@ -20,6 +20,7 @@ import {
   sqsEvent,
   sqsMessage,
 } from "../../fixtures/s3-events.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
 
 const pad = (hex: string) => hex.toUpperCase().padEnd(64, "0");
 
@@ -132,7 +133,7 @@ describe("compareSequencers", () => {
   });
 
   it("agrees with plain string order of normalized values, for random sequencers", () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     const values = Array.from({ length: 200 }, () =>
       Array.from(
         { length: 1 + Math.floor(random() * 24) },
@@ -512,7 +513,7 @@ describe("parseObjectEvents never throws", () => {
   });
 
   it("survives a few hundred random mutations of valid events", () => {
-    const random = seeded(20240501);
+    const random = seededRandom(20240501);
     const seen = { objects: 0, malformed: 0 };
     for (let round = 0; round < 400; round += 1) {
       const event = mutate(validBatch(), random, 1 + Math.floor(random() * 4));
@@ -649,16 +650,4 @@ function jsonOrUndefined(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

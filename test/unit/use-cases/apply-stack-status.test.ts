@@ -9,6 +9,7 @@ import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 import { makeCreateCluster } from "#shared/use-cases/create-cluster.ts";
 import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
 import { fakeStackId, MINIMAL_SLURM_YAML, makeTestDeps, type TestDeps } from "../../support/fakes.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
 
 /** What the stack reports once created: the head node's addresses and a few other outputs. */
 const OUTPUTS = {
@@ -103,18 +104,6 @@ function facts(cluster: Cluster | undefined) {
     headNode: cluster?.headNode,
     failureReason: cluster?.failureReason,
     lastEventAt: cluster?.lastEventAt,
-  };
-}
-
-/** Small seeded PRNG (mulberry32), so a failing order can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -216,7 +205,7 @@ describe("applyStackStatus over a whole lifecycle", () => {
 
     for (let run = 0; run < 200; run++) {
       const seed = BASE_SEED + run;
-      const steps = shuffled(LIFECYCLE, prng(seed));
+      const steps = shuffled(LIFECYCLE, seededRandom(seed));
       const why = `seed ${seed} (rerun with SHUFFLE_SEED=${seed}); order: ${label(steps)}`;
 
       const actual = await play(steps);
@@ -280,7 +269,7 @@ describe("applyStackStatus over a whole lifecycle", () => {
 
       for (let run = 0; run < 50; run++) {
         const seed = BASE_SEED + run;
-        const steps = shuffled(ordered, prng(seed));
+        const steps = shuffled(ordered, seededRandom(seed));
 
         const actual = await play(steps);
 

@@ -3,6 +3,7 @@ import type { Job, JobAttempt, JobObservation, JobStatus } from "#shared/domain/
 import { makeApplyJobObservation } from "#shared/use-cases/apply-job-observation.ts";
 import { CANCEL_REASON_PREFIX } from "#shared/use-cases/cancel-job.ts";
 import { type JobTestDeps, makeJobTestDeps, storeJob, storeReadyCluster } from "../../support/fakes.ts";
+import { seededRandom } from "../../support/seeded-random.ts";
 
 /** `2024-05-01T10:<minute>:00.000Z`. */
 function at(minute: number): string {
@@ -241,18 +242,6 @@ describe("applyJobObservation", () => {
   });
 });
 
-/** mulberry32: a small seeded generator, so a failing order can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** What AWS Batch reports, in order, for a job that fails its first attempt and ends on its second. */
 function batchStream(job: Pick<Job, "jobId">, terminal: "SUCCEEDED" | "FAILED"): JobObservation[] {
   const second = secondAttempt(terminal);
@@ -343,7 +332,7 @@ describe("applyJobObservation under at-least-once, out-of-order delivery", () =>
       expect(ordered.final.attempts).toHaveLength(2);
 
       for (let seed = 1; seed <= 200; seed++) {
-        const random = seeded(seed);
+        const random = seededRandom(seed);
         const shuffled = await replay((job) => delivered(batchStream(job, terminal), random));
         expect(shuffled.final, `seed ${seed} (${terminal})`).toEqual(ordered.final);
         expect(shuffled.movedBack, `seed ${seed} (${terminal}) moved the record back`).toBe(false);
