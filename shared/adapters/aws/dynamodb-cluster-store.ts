@@ -35,9 +35,9 @@ import {
 import {
   BY_NAME_INDEX,
   BY_STATUS_INDEX,
+  KEY_ATTRIBUTES,
   keys,
   PARTITION_KEY,
-  SORT_KEY,
   TTL_ATTRIBUTE,
 } from "./table-schema.ts";
 
@@ -50,16 +50,7 @@ export interface DynamoDbClusterStoreOptions {
 }
 
 /** Attributes of the item that are not `Cluster` fields. */
-const STORAGE_ATTRIBUTES = new Set<string>([
-  PARTITION_KEY,
-  SORT_KEY,
-  BY_NAME_INDEX.partitionKey,
-  BY_NAME_INDEX.sortKey,
-  BY_STATUS_INDEX.partitionKey,
-  BY_STATUS_INDEX.sortKey,
-  TTL_ATTRIBUTE,
-  "history",
-]);
+const STORAGE_ATTRIBUTES = new Set<string>([...KEY_ATTRIBUTES, TTL_ATTRIBUTE, "history"]);
 
 /** How often `create` re-tries when the record it collided with vanished before it could be read. */
 const CREATE_ATTEMPTS = 3;

@@ -29,6 +29,7 @@ import {
   BY_STATUS_INDEX,
   JOB_SORT_KEY_PREFIX,
   jobIdRange,
+  KEY_ATTRIBUTES,
   keys,
   PARTITION_KEY,
   SORT_KEY,
@@ -102,16 +103,7 @@ export interface DynamoDbJobStoreOptions {
 const CREATE_NONCE = "createNonce";
 
 /** Attributes of the item that are not `Job` fields. */
-const STORAGE_ATTRIBUTES = new Set<string>([
-  PARTITION_KEY,
-  SORT_KEY,
-  BY_NAME_INDEX.partitionKey,
-  BY_NAME_INDEX.sortKey,
-  BY_STATUS_INDEX.partitionKey,
-  BY_STATUS_INDEX.sortKey,
-  TTL_ATTRIBUTE,
-  CREATE_NONCE,
-]);
+const STORAGE_ATTRIBUTES = new Set<string>([...KEY_ATTRIBUTES, TTL_ATTRIBUTE, CREATE_NONCE]);
 
 function toJob(item: Record<string, unknown>): Job {
   return withoutAttributes<Job>(item, STORAGE_ATTRIBUTES);

@@ -20,7 +20,7 @@ import { TRIGGER_SUMMARY_FIELDS, type TriggerStore, type TriggerSummary } from "
 import { callDynamoDb, isConditionalCheckFailed } from "./dynamodb-client.ts";
 import { pickDefined, rawString, withoutAttributes } from "./dynamodb-items.ts";
 import { assertPageLimit, assertPageTokenSecret, decodePageToken, encodePageToken } from "./page-token.ts";
-import { BY_NAME_INDEX, BY_STATUS_INDEX, keys, PARTITION_KEY, SORT_KEY } from "./table-schema.ts";
+import { BY_NAME_INDEX, BY_STATUS_INDEX, KEY_ATTRIBUTES, keys, PARTITION_KEY } from "./table-schema.ts";
 
 /*
  * Paging of the rule listing, shared by both trigger stores (DynamoDB and memory) so a token means the
@@ -59,15 +59,7 @@ export interface DynamoDbTriggerStoreOptions {
 const CREATE_NONCE = "createNonce";
 
 /** Attributes of the item that are not `TriggerRule` fields. */
-const STORAGE_ATTRIBUTES = new Set<string>([
-  PARTITION_KEY,
-  SORT_KEY,
-  BY_NAME_INDEX.partitionKey,
-  BY_NAME_INDEX.sortKey,
-  BY_STATUS_INDEX.partitionKey,
-  BY_STATUS_INDEX.sortKey,
-  CREATE_NONCE,
-]);
+const STORAGE_ATTRIBUTES = new Set<string>([...KEY_ATTRIBUTES, CREATE_NONCE]);
 
 /** BatchGetItem takes at most this many keys per call. */
 const BATCH_GET_KEYS = 100;

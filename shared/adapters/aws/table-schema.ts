@@ -46,6 +46,16 @@ export const BY_STATUS_INDEX = {
   sortKey: "gsi2sk",
 } as const;
 
+/** Every key attribute of the table and its indexes: what an item holds besides the record's own fields. */
+export const KEY_ATTRIBUTES: readonly string[] = [
+  PARTITION_KEY,
+  SORT_KEY,
+  BY_NAME_INDEX.partitionKey,
+  BY_NAME_INDEX.sortKey,
+  BY_STATUS_INDEX.partitionKey,
+  BY_STATUS_INDEX.sortKey,
+];
+
 /**
  * Non-key attributes both indexes carry: exactly what a `ClusterSummary`, a `JobSummary` and a
  * `TriggerSummary` need, never a cluster's configuration, a job's spec or a rule's templates, so listings
@@ -137,14 +147,10 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: "PAY_PER_REQUEST",
-    AttributeDefinitions: [
-      PARTITION_KEY,
-      SORT_KEY,
-      BY_NAME_INDEX.partitionKey,
-      BY_NAME_INDEX.sortKey,
-      BY_STATUS_INDEX.partitionKey,
-      BY_STATUS_INDEX.sortKey,
-    ].map((name) => ({ AttributeName: name, AttributeType: "S" as const })),
+    AttributeDefinitions: KEY_ATTRIBUTES.map((name) => ({
+      AttributeName: name,
+      AttributeType: "S" as const,
+    })),
     KeySchema: [
       { AttributeName: PARTITION_KEY, KeyType: "HASH" },
       { AttributeName: SORT_KEY, KeyType: "RANGE" },
