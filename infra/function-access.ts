@@ -72,8 +72,8 @@ export const FUNCTION_ACCESS: Readonly<Record<string, FunctionAccess>> = {
   // A triggered job that ended may take its cluster with it (whenDone: delete).
   "job-status": { table: "readWrite", stacks: ["delete", "describe"], writesJobs: true },
   // Finishes what a lost event or a failed call left half done: may create or delete a stack again,
-  // refreshes active jobs (DescribeJobs on Batch, squeue/sacct on a head node) and releases the jobs
-  // waiting for a cluster whose stack event was missed.
+  // refreshes active jobs (DescribeJobs on Batch, squeue/sacct on a head node), releases the jobs
+  // waiting for a cluster whose stack event was missed, and deletes idle clusters of whenDone: delete rules.
   reconcile: { ...PROVISIONING, batchJobs: ["describe", "submit"], headNodeCommands: true, writesJobs: true },
 };
 

@@ -39,9 +39,14 @@ export async function reconcile() {
   if (report.examined > 0) logger.info("reconciled clusters", { ...report });
   const jobReport = await reconcileJobs();
   if (jobReport.examined > 0) logger.info("reconciled jobs", { ...jobReport });
+  const swept = await workflow.sweepIdleClusters().catch((error: unknown) => {
+    logger.warn("idle trigger clusters not swept", { error: (error as Error).message });
+    return [];
+  });
+  if (swept.length > 0) logger.info("deleted idle clusters of whenDone: delete rules", { clusters: swept });
   const counts = await countClustersByStatus();
   for (const [status, count] of Object.entries(counts)) putMetric("Clusters", count, { status });
-  return { ...report, jobs: jobReport, counts };
+  return { ...report, jobs: jobReport, swept, counts };
 }
 
 export const handler = middy<ScheduledEvent, unknown, Error, Context>().handler(reconcile);

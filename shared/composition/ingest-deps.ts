@@ -6,7 +6,7 @@ import type { Job } from "../domain/job.ts";
 import type { InputUriFor } from "../domain/trigger-matching.ts";
 import { makeCreateCluster } from "../use-cases/create-cluster.ts";
 import { makeDeleteCluster } from "../use-cases/delete-cluster.ts";
-import { makeFinishTriggeredJob } from "../use-cases/finish-triggered-job.ts";
+import { makeFinishTriggeredJob, makeSweepIdleTriggerClusters } from "../use-cases/finish-triggered-job.ts";
 import type { IngestDeps } from "../use-cases/ingest-object-events.ts";
 import { makeSettleWaitingJobs } from "../use-cases/waiting-jobs.ts";
 import { clusterDeps } from "./cluster-deps.ts";
@@ -35,7 +35,12 @@ export interface TriggerWorkflow {
   readonly jobFinished: (job: Job) => Promise<void>;
   /** Submits (or fails) the jobs waiting for this cluster. */
   readonly settleWaitingJobs: ReturnType<typeof makeSettleWaitingJobs>;
+  /** The reconciler's whenDone: deletes rule-made clusters idle for a while, whose deletion was missed. */
+  readonly sweepIdleClusters: () => Promise<string[]>;
 }
+
+/** How long a rule's cluster with `whenDone: delete` must have had no job before the reconciler deletes it. */
+const IDLE_CLUSTER_SECONDS = 600;
 
 let workflow: TriggerWorkflow | undefined;
 
@@ -43,11 +48,20 @@ let workflow: TriggerWorkflow | undefined;
 export function triggerWorkflow(): TriggerWorkflow {
   if (workflow) return workflow;
   const clusters = clusterDeps();
-  const finish = makeFinishTriggeredJob({ ...jobDeps(), store: clusters.store }, makeDeleteCluster(clusters));
+  const deleteCluster = makeDeleteCluster(clusters);
+  const finish = makeFinishTriggeredJob({ ...jobDeps(), store: clusters.store }, deleteCluster);
   const jobFinished = async (job: Job) => {
     await finish(job);
   };
-  workflow = { jobFinished, settleWaitingJobs: makeSettleWaitingJobs(jobDeps(), jobFinished) };
+  workflow = {
+    jobFinished,
+    settleWaitingJobs: makeSettleWaitingJobs(jobDeps(), jobFinished),
+    sweepIdleClusters: makeSweepIdleTriggerClusters(
+      { store: clusters.store, clock: systemClock, jobs: jobDeps().jobs, triggers: triggerStores().triggers },
+      deleteCluster,
+      IDLE_CLUSTER_SECONDS,
+    ),
+  };
   return workflow;
 }
 

@@ -1,10 +1,47 @@
 import type { Cluster } from "../domain/cluster.ts";
 import { ClusterNotFoundError, InvalidTransitionError } from "../domain/errors.ts";
 import { isTerminalJob, type Job, type JobStatus } from "../domain/job.ts";
+import type { TriggerStore } from "../ports/trigger-store.ts";
 import type { ClusterDeps, JobDeps } from "./deps.ts";
+import { TRIGGER_TAG } from "./ingest-object-events.ts";
+
+/** Cluster statuses the sweep may delete from: up and idle, or failed to create. */
+const SWEEPABLE: ReadonlySet<string> = new Set([
+  "CREATE_COMPLETE",
+  "UPDATE_COMPLETE",
+  "UPDATE_FAILED",
+  "CREATE_FAILED",
+]);
 
 /** Statuses of a job that still uses its cluster. */
 const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"];
+
+/**
+ * Whether a job (other than `finishedJobId`, one that just finished) still uses the cluster. The listing
+ * by status comes from an index that may lag (the job that just finished can still show as RUNNING):
+ * each hit is read again, consistently, before it counts.
+ */
+function clusterInUse(deps: Pick<JobDeps, "jobs">) {
+  return async function inUse(clusterName: string, finishedJobId?: string): Promise<boolean> {
+    for (const status of ACTIVE_JOB_STATUSES) {
+      let nextToken: string | undefined;
+      do {
+        const page = await deps.jobs.list(clusterName, {
+          status,
+          limit: 10,
+          ...(nextToken ? { nextToken } : {}),
+        });
+        for (const summary of page.items) {
+          if (summary.jobId === finishedJobId) continue;
+          const current = await deps.jobs.get(clusterName, summary.jobId);
+          if (current && !isTerminalJob(current.status)) return true;
+        }
+        nextToken = page.nextToken;
+      } while (nextToken);
+    }
+    return false;
+  };
+}
 
 /** What finishing a triggered job did to its cluster. */
 export type FinishOutcome =
@@ -21,31 +58,7 @@ export function makeFinishTriggeredJob(
   deps: Pick<ClusterDeps, "store"> & Pick<JobDeps, "jobs">,
   deleteCluster: (name: string) => Promise<Cluster>,
 ) {
-  /**
-   * Whether a job other than `finished` still uses the cluster. The listing by status comes from an
-   * index that may lag (the job that just finished can still show as RUNNING): each hit is read again,
-   * consistently, before it counts.
-   */
-  async function inUse(finished: Job): Promise<boolean> {
-    for (const status of ACTIVE_JOB_STATUSES) {
-      let nextToken: string | undefined;
-      do {
-        const page = await deps.jobs.list(finished.clusterName, {
-          status,
-          limit: 10,
-          ...(nextToken ? { nextToken } : {}),
-        });
-        for (const summary of page.items) {
-          if (summary.jobId === finished.jobId) continue;
-          const current = await deps.jobs.get(finished.clusterName, summary.jobId);
-          if (current && !isTerminalJob(current.status)) return true;
-        }
-        nextToken = page.nextToken;
-      } while (nextToken);
-    }
-    return false;
-  }
-
+  const inUse = clusterInUse(deps);
   return async function finishTriggeredJob(job: Job): Promise<FinishOutcome> {
     if (job.origin?.whenDone !== "delete") return { kind: "kept", reason: "the rule keeps its cluster" };
     if (!isTerminalJob(job.status)) return { kind: "kept", reason: "the job has not finished" };
@@ -56,7 +69,8 @@ export function makeFinishTriggeredJob(
       return { kind: "kept", reason: "the cluster is being deleted already" };
     if (cluster.status === "CREATE_IN_PROGRESS")
       return { kind: "kept", reason: "the cluster is still being created" };
-    if (await inUse(job)) return { kind: "kept", reason: "other jobs still use the cluster" };
+    if (await inUse(job.clusterName, job.jobId))
+      return { kind: "kept", reason: "other jobs still use the cluster" };
     try {
       return { kind: "deleted", cluster: await deleteCluster(cluster.name) };
     } catch (error) {
@@ -64,5 +78,45 @@ export function makeFinishTriggeredJob(
         return { kind: "kept", reason: error.message };
       throw error;
     }
+  };
+}
+
+/**
+ * The reconciler's side of `whenDone: delete`: a cluster a rule created (it carries the rule's tag) and
+ * that no job has used for `idleSeconds` is deleted, should the job end that was to delete it have been
+ * missed (a failed delete, an event that never came).
+ */
+export function makeSweepIdleTriggerClusters(
+  deps: Pick<ClusterDeps, "store" | "clock"> & Pick<JobDeps, "jobs"> & { readonly triggers: TriggerStore },
+  deleteCluster: (name: string) => Promise<Cluster>,
+  idleSeconds: number,
+) {
+  const inUse = clusterInUse(deps);
+  return async function sweepIdleTriggerClusters(): Promise<string[]> {
+    const deleted: string[] = [];
+    const idleBefore = new Date(deps.clock.now().getTime() - idleSeconds * 1000).toISOString();
+    let nextToken: string | undefined;
+    do {
+      const page = await deps.triggers.list({ limit: 100, ...(nextToken ? { nextToken } : {}) });
+      for (const summary of page.items) {
+        if (summary.whenDone !== "delete") continue;
+        const cluster = await deps.store.get(summary.clusterName);
+        if (!cluster || cluster.tags[TRIGGER_TAG] !== summary.name) continue;
+        if (!SWEEPABLE.has(cluster.status) || cluster.updatedAt > idleBefore) continue;
+        if (await inUse(cluster.name)) continue;
+        // The newest job must have been left alone for the whole period too (it may have just ended).
+        const [newest] = (await deps.jobs.list(cluster.name, { limit: 1 })).items;
+        if (newest && (newest.updatedAt > idleBefore || newest.createdAt > idleBefore)) continue;
+        try {
+          await deleteCluster(cluster.name);
+          deleted.push(cluster.name);
+        } catch (error) {
+          if (!(error instanceof ClusterNotFoundError || error instanceof InvalidTransitionError))
+            throw error;
+        }
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return deleted;
   };
 }

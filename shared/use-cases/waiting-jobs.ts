@@ -12,6 +12,9 @@ export const READY_CLUSTER_STATUSES: ReadonlySet<ClusterStatus> = new Set([
   "UPDATE_FAILED",
 ]);
 
+/** Waiting jobs handed over (or failed) at the same time. */
+const SETTLE_CONCURRENCY = 8;
+
 /** What settling a cluster's waiting jobs did. */
 export interface SettleReport {
   readonly released: number;
@@ -117,7 +120,7 @@ export function makeSettleWaitingJobs(
     if (!ready && !gone) return { released: 0, failed: 0 };
     let released = 0;
     let failed = 0;
-    for (const job of await waitingJobsOf(deps, cluster)) {
+    const settle = async (job: Job): Promise<void> => {
       if (ready) {
         try {
           const after = await releaseWaitingJob(deps, job, cluster);
@@ -126,7 +129,7 @@ export function makeSettleWaitingJobs(
         } catch {
           // The scheduler was busy: the job waits again, and the reconciler's next pass hands it over.
         }
-        continue;
+        return;
       }
       const reason =
         cluster.status === "CREATE_FAILED"
@@ -137,7 +140,13 @@ export function makeSettleWaitingJobs(
         failed++;
         await onFailed(after);
       }
-    }
+    };
+    // A few at a time: a Slurm hand-over can take seconds, and a cluster may have many jobs waiting.
+    const queue = await waitingJobsOf(deps, cluster);
+    const worker = async () => {
+      for (let job = queue.shift(); job; job = queue.shift()) await settle(job);
+    };
+    await Promise.all(Array.from({ length: Math.min(SETTLE_CONCURRENCY, queue.length) }, worker));
     return { released, failed };
   };
 }

@@ -1,6 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${input.*} placeholders are meant literally
 import { describe, expect, it } from "vitest";
 import { ServiceUnavailableError } from "#shared/domain/errors.ts";
+import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
+import { makeSweepIdleTriggerClusters } from "#shared/use-cases/finish-triggered-job.ts";
 import { s3Notification, s3Record, sqsEvent, sqsMessage } from "../../fixtures/s3-events.ts";
 import { readyCluster, storeReadyCluster } from "../../support/fakes.ts";
 import { makeIngestHarness, triggerRule } from "../../support/ingest-harness.ts";
@@ -550,5 +552,60 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
     expect(
       h.schedulers.of("crunch").submitCalls.filter((call) => call.job.name.includes("late")),
     ).toHaveLength(1);
+  });
+});
+
+describe("S3 input: the reconciler's whenDone sweep", () => {
+  function sweeper(h: ReturnType<typeof makeIngestHarness>) {
+    return makeSweepIdleTriggerClusters(
+      { store: h.store, clock: h.clock, jobs: h.jobs, triggers: h.triggers },
+      makeDeleteCluster(h),
+      600,
+    );
+  }
+
+  async function finishedWithoutDeleting(h: ReturnType<typeof makeIngestHarness>) {
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const [job] = await h.jobsOf("crunch");
+    if (!job) throw new Error("no job");
+    // The job ends, but the delete its end should have caused never happened (a lost event).
+    await h.jobs.update("crunch", job.jobId, job.version, {
+      status: "SUCCEEDED",
+      updatedAt: h.clock.now().toISOString(),
+    });
+  }
+
+  it("deletes a rule-made cluster that has been idle for the whole period", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await finishedWithoutDeleting(h);
+
+    expect(await sweeper(h)()).toEqual([]); // not idle long enough yet
+    h.clock.advance(601_000);
+    expect(await sweeper(h)()).toEqual(["crunch"]);
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS");
+  });
+
+  it("leaves clusters of whenDone: keep rules, clusters the rule did not make, and busy ones", async () => {
+    const kept = makeIngestHarness();
+    await kept.triggers.create(triggerRule({ whenDone: "keep" }));
+    await finishedWithoutDeleting(kept);
+    kept.clock.advance(601_000);
+    expect(await sweeper(kept)()).toEqual([]);
+
+    const foreign = makeIngestHarness();
+    await storeReadyCluster(foreign, { name: "crunch" });
+    await foreign.triggers.create(triggerRule({ whenDone: "delete" }));
+    foreign.clock.advance(601_000);
+    expect(await sweeper(foreign)()).toEqual([]);
+
+    const busy = makeIngestHarness();
+    await busy.triggers.create(triggerRule({ whenDone: "delete" }));
+    await busy.ingest(asSqs(upload("incoming/a.dat", "01")));
+    await busy.stackReaches("crunch", "CREATE_COMPLETE");
+    busy.clock.advance(601_000);
+    expect(await sweeper(busy)()).toEqual([]);
+    expect((await busy.store.get("crunch"))?.status).toBe("CREATE_COMPLETE");
   });
 });
