@@ -155,6 +155,7 @@ export function makeCreateTrigger(deps: TriggerDeps) {
     }
     for (const warning of template?.warnings ?? [])
       warnings.push({ ...warning, path: configPath(warning.path) });
+    warnings.push(...(await sharedClusterWarnings(deps.triggers, rule)));
     return { rule, warnings };
   };
 }
@@ -294,4 +295,38 @@ function repath(error: unknown, map: (path: string) => string, context: string):
     `${context}: ${source.message}`,
     source.issues.map((issue) => ({ ...issue, path: map(issue.path) })),
   );
+}
+
+/**
+ * Rules that share a cluster must agree on it: a rule that deletes it when its jobs are done would take
+ * it from under another that keeps it, and two templates race to create it.
+ */
+async function sharedClusterWarnings(triggers: TriggerStore, rule: TriggerRule): Promise<ConfigWarning[]> {
+  const warnings: ConfigWarning[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await triggers.list({ limit: 100, ...(nextToken ? { nextToken } : {}) });
+    for (const other of page.items) {
+      if (other.name === rule.name || other.clusterName !== rule.clusterName) continue;
+      if (other.whenDone !== rule.whenDone) {
+        warnings.push({
+          path: "body.whenDone",
+          message: `Rule '${other.name}' also runs on cluster '${rule.clusterName}' with whenDone: ${other.whenDone}; a cluster is deleted only when no job at all uses it, but the rules disagree on what to do with it.`,
+        });
+      }
+      const otherTemplate = (await triggers.get(other.name))?.clusterTemplate?.configuration;
+      if (
+        otherTemplate !== undefined &&
+        rule.clusterTemplate &&
+        otherTemplate !== rule.clusterTemplate.configuration
+      ) {
+        warnings.push({
+          path: "body.clusterTemplate",
+          message: `Rule '${other.name}' creates cluster '${rule.clusterName}' from another template: whichever rule's event comes first decides what the cluster is.`,
+        });
+      }
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return warnings;
 }

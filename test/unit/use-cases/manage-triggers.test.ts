@@ -150,6 +150,26 @@ describe("creating a trigger rule", () => {
     expect(await deps.triggers.get("csv-ingest")).toBeDefined();
   });
 
+  it("warns when another rule on the same cluster keeps it or creates it from another template", async () => {
+    const deps = makeDeps();
+    const create = makeCreateTrigger(deps);
+    const template = (extra: string) => ({
+      configuration: `${MINIMAL_SLURM_YAML}${extra}`,
+      configurationEncoding: "text" as const,
+    });
+    await create(command({ name: "keeper", clusterTemplate: template("") }));
+
+    const { warnings } = await create(
+      command({ name: "deleter", whenDone: "delete", clusterTemplate: template("\n# another\n") }),
+    );
+    const quiet = await create(command({ name: "twin", clusterTemplate: template("") }));
+
+    expect(warnings.map((warning) => warning.path).sort()).toEqual(["body.clusterTemplate", "body.whenDone"]);
+    expect(warnings.find((warning) => warning.path === "body.whenDone")?.message).toMatch(/Rule 'keeper'/);
+    expect(quiet.warnings.filter((warning) => warning.path === "body.whenDone")).toHaveLength(1); // vs deleter
+    expect(quiet.warnings.filter((warning) => warning.message.includes("'keeper'"))).toEqual([]);
+  });
+
   it("treats a deleted cluster as absent", async () => {
     const deps = makeDeps();
     await storeReadyCluster(deps, { name: "alpha", status: "DELETE_COMPLETE" });
