@@ -57,10 +57,16 @@ export async function dispatchJob(
   }
   let cancelledOnTheWay = false;
   // The scheduler may already have reported progress (the local runner is that quick): only add the id.
-  const submitted = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) => {
-    cancelledOnTheWay = current.status === "CANCELLED" && !current.externalId;
-    return current.externalId ? undefined : { externalId, updatedAt: deps.clock.now().toISOString() };
-  });
+  const submitted = await mutateJob(
+    deps.jobs,
+    job.clusterName,
+    job.jobId,
+    (current) => {
+      cancelledOnTheWay = current.status === "CANCELLED" && !current.externalId;
+      return current.externalId ? undefined : { externalId, updatedAt: deps.clock.now().toISOString() };
+    },
+    job,
+  );
   // A cancel that came while the job was on its way found nothing to stop: stop it now that it exists.
   if (cancelledOnTheWay) await scheduler.cancel(submitted, submitted.statusReason ?? CANCEL_REASON_PREFIX);
   return submitted;

@@ -13,9 +13,11 @@ export async function mutateJob(
   clusterName: string,
   jobId: string,
   decide: (current: Job) => JobChanges | undefined,
+  /** The record as the caller just read or wrote it: the first try starts from it, saving a read. */
+  known?: Job,
 ): Promise<Job> {
   for (let attempt = 1; ; attempt++) {
-    const current = await jobs.get(clusterName, jobId);
+    const current = attempt === 1 && known ? known : await jobs.get(clusterName, jobId);
     if (!current) throw new JobNotFoundError(clusterName, jobId);
     const changes = decide(current);
     if (!changes) return current;

@@ -30,19 +30,25 @@ export interface SettleReport {
  */
 export async function releaseWaitingJob(
   deps: Pick<JobDeps, "jobs" | "schedulers" | "clock">,
-  job: Pick<Job, "clusterName" | "jobId">,
+  job: Job,
   cluster: Cluster,
 ): Promise<Job | undefined> {
   let won = false;
-  const taken = await mutateJob(deps.jobs, job.clusterName, job.jobId, (current) => {
-    won = current.waitingForCluster === true && !isTerminalJob(current.status);
-    if (!won) return undefined;
-    return {
-      waitingForCluster: false,
-      statusReason: `Cluster ${cluster.name} is ${cluster.status}: submitted to its scheduler.`,
-      updatedAt: deps.clock.now().toISOString(),
-    };
-  });
+  const taken = await mutateJob(
+    deps.jobs,
+    job.clusterName,
+    job.jobId,
+    (current) => {
+      won = current.waitingForCluster === true && !isTerminalJob(current.status);
+      if (!won) return undefined;
+      return {
+        waitingForCluster: false,
+        statusReason: `Cluster ${cluster.name} is ${cluster.status}: submitted to its scheduler.`,
+        updatedAt: deps.clock.now().toISOString(),
+      };
+    },
+    job,
+  );
   if (!won) return undefined;
   try {
     return await dispatchJob(deps, taken, cluster, { isRefusal: isFinalRefusal });
