@@ -70,8 +70,8 @@ function toRule(item: Record<string, unknown>): TriggerRule {
   return withoutAttributes<TriggerRule>(item, STORAGE_ATTRIBUTES);
 }
 
-function toSummary(item: Record<string, unknown>): TriggerSummary {
-  return pickDefined<TriggerSummary>(item, TRIGGER_SUMMARY_FIELDS);
+function toSummary(rule: TriggerRule): TriggerSummary {
+  return pickDefined<TriggerSummary>(rule as unknown as Record<string, unknown>, TRIGGER_SUMMARY_FIELDS);
 }
 
 /** A deep copy without undefined values: DynamoDB must never be asked to write one. */
@@ -173,12 +173,19 @@ export class DynamoDbTriggerStore implements TriggerStore {
     // One item more than the page tells whether another page exists, so no token ever leads to an empty
     // page (short of a rule deleted between two pages).
     const items = await this.#queryIndex(BY_NAME_INDEX, keys.triggers, after, request.limit + 1);
-    const page = items.slice(0, request.limit).map(toSummary);
-    const last = page.at(-1);
+    const names = items.slice(0, request.limit).map((item) => String(item[BY_NAME_INDEX.sortKey]));
+    // The index gives the names only (its projection is the clusters' and jobs', and a table made before
+    // triggers existed keeps it): the summaries come from the rules themselves, in the index's order.
+    const byName = new Map((await this.#batchGet(names)).map((rule) => [rule.name, rule]));
+    const page = names.flatMap((name) => {
+      const rule = byName.get(name);
+      return rule === undefined ? [] : [toSummary(rule)];
+    });
+    const last = names.at(-1);
     if (items.length <= request.limit || last === undefined) return { items: page };
     return {
       items: page,
-      nextToken: encodePageToken({ after: last.name }, TRIGGER_LIST_SCOPE, this.#secret),
+      nextToken: encodePageToken({ after: last }, TRIGGER_LIST_SCOPE, this.#secret),
     };
   }
 

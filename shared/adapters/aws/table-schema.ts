@@ -9,7 +9,6 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ulidTimePart } from "../../domain/ulid.ts";
 import { CLUSTER_SUMMARY_FIELDS } from "../../ports/cluster-store.ts";
 import { JOB_SUMMARY_FIELDS } from "../../ports/job-store.ts";
-import { TRIGGER_SUMMARY_FIELDS } from "../../ports/trigger-store.ts";
 import { isResourceNotFound } from "./dynamodb-client.ts";
 
 /**
@@ -57,13 +56,13 @@ export const KEY_ATTRIBUTES: readonly string[] = [
 ];
 
 /**
- * Non-key attributes both indexes carry: exactly what a `ClusterSummary`, a `JobSummary` and a
- * `TriggerSummary` need, never a cluster's configuration, a job's spec or a rule's templates, so listings
- * read small items. (The lists share `name`, `createdAt` and more; each item type simply lacks the
- * others' other fields.)
+ * Non-key attributes both indexes carry: exactly what a `ClusterSummary` and a `JobSummary` need, never a
+ * cluster's configuration or a job's spec, so listings read small items. (The two lists share `name`,
+ * `status`, `createdAt` and `updatedAt`; each item type simply lacks the other's other fields.) Trigger
+ * rules, few and read in full, take only their names from the indexes.
  */
 export const SUMMARY_ATTRIBUTES: readonly string[] = [
-  ...new Set([...CLUSTER_SUMMARY_FIELDS, ...JOB_SUMMARY_FIELDS, ...TRIGGER_SUMMARY_FIELDS]),
+  ...new Set([...CLUSTER_SUMMARY_FIELDS, ...JOB_SUMMARY_FIELDS]),
 ];
 
 /** DynamoDB's limit on a partition key value, in UTF-8 bytes. */
