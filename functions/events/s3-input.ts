@@ -7,6 +7,12 @@ import { type IngestReport, makeIngestObjectEvents } from "#shared/use-cases/ing
 
 const ingest = makeIngestObjectEvents({
   ...ingestDeps(),
+  onFailureNotRecorded: (ruleName, reason, error) =>
+    logger.warn("s3 input: a failure could not be kept on its rule", {
+      ruleName,
+      reason,
+      error: (error as Error)?.message,
+    }),
   onItemFailed: (itemId, object, error) =>
     logger.warn("s3 input item failed; it will be delivered again", {
       itemId,

@@ -9,6 +9,8 @@ import { makeApplyStackStatus } from "#shared/use-cases/apply-stack-status.ts";
 
 const applyStackStatus = makeApplyStackStatus(clusterDeps());
 const { settleWaitingJobs } = triggerWorkflow();
+/** Time left below which no more waiting jobs are handed over (a Slurm hand-over can take 20 s). */
+const SETTLE_MARGIN_MS = 45_000;
 
 /** The part of a "CloudFormation Stack Status Change" event we read. */
 const StackStatusEventSchema = z.object({
@@ -23,7 +25,7 @@ const StackStatusEventSchema = z.object({
  * EventBridge -> cluster record, then the jobs waiting for that cluster. A malformed event is logged and dropped (retrying cannot fix it); a
  * failure to write is thrown so EventBridge retries and, in the end, dead-letters it.
  */
-export async function stackStatus(event: EventBridgeEvent<string, unknown>) {
+export async function stackStatus(event: EventBridgeEvent<string, unknown>, context?: Context) {
   const parsed = StackStatusEventSchema.safeParse(event);
   const stackName = parsed.success ? stackNameFromId(parsed.data.detail["stack-id"]) : undefined;
   if (!parsed.success || !stackName) {
@@ -43,7 +45,11 @@ export async function stackStatus(event: EventBridgeEvent<string, unknown>) {
     // Jobs a rule recorded while the cluster was being created go to its scheduler now (or fail with the
     // cluster's reason). A redelivered event finds nothing left waiting; the reconciler covers a lost one.
     try {
-      const settled = await settleWaitingJobs(outcome.cluster);
+      // Stop handing jobs over with time to spare: one cut off midway would look interrupted.
+      const settled = await settleWaitingJobs(outcome.cluster, {
+        shouldStop: () =>
+          (context?.getRemainingTimeInMillis?.() ?? Number.POSITIVE_INFINITY) < SETTLE_MARGIN_MS,
+      });
       if (settled.released + settled.failed > 0)
         logger.info("jobs that waited for the cluster", { clusterName: outcome.cluster.name, ...settled });
     } catch (error) {

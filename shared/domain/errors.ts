@@ -122,10 +122,11 @@ export class ServiceUnavailableError extends DomainError {
     message: string,
     readonly retryAfterSeconds = 5,
     /**
-     * True when the request may have taken effect all the same (a command sent to a head node that has
-     * not answered): a person may retry, knowing it; an automatic retry must not, or it may act twice.
+     * True only when the request surely did nothing (it was throttled, or refused before it started):
+     * then an automatic retry is safe. Otherwise (a timeout, a 5xx, a head node that has not answered)
+     * it may have taken effect all the same, and a retry may act twice: a person may retry, knowing it.
      */
-    readonly outcomeUnknown = false,
+    readonly notApplied = false,
   ) {
     super(message);
   }

@@ -5,6 +5,9 @@ import { CANCEL_REASON_PREFIX } from "./cancel-job.ts";
 import type { JobDeps } from "./deps.ts";
 import { mutateJob } from "./mutate-job.ts";
 
+/** How the reason of a job the scheduler refused begins. */
+export const REFUSED_REASON_PREFIX = "The scheduler refused the job";
+
 /** Options of {@link dispatchJob}. */
 export interface DispatchOptions {
   /** Runs when the scheduler refused the job (before the error is rethrown): e.g. release a client token. */
@@ -17,12 +20,13 @@ export interface DispatchOptions {
 }
 
 /**
- * For callers that retry on their own (event paths): only a scheduler that could not have taken the job
- * and says so for good refuses it. A temporary refusal (throttling, a busy Slurm) is retried; an answer
- * that may hide a submission (`outcomeUnknown`) is not, so that a job never runs twice.
+ * For callers that retry on their own (event paths): every error ends the job (FAILED, with the reason)
+ * except one that proves nothing was submitted (throttling, a Slurm that refused for now), which is
+ * retried. An error that may hide a submission (a time-out, a 5xx, a head node that has not answered) is
+ * never retried, so that a job never runs twice.
  */
 export function isFinalRefusal(error: unknown): boolean {
-  return !(error instanceof ServiceUnavailableError) || error.outcomeUnknown;
+  return !(error instanceof ServiceUnavailableError && error.notApplied);
 }
 
 /**
@@ -47,7 +51,7 @@ export async function dispatchJob(
         ? undefined
         : {
             status: "FAILED",
-            statusReason: `The scheduler refused the job: ${(error as Error).message}`,
+            statusReason: `${REFUSED_REASON_PREFIX}: ${(error as Error).message}`,
             stoppedAt: deps.clock.now().toISOString(),
             updatedAt: deps.clock.now().toISOString(),
           },

@@ -5,12 +5,14 @@ import type { TriggerStore } from "../ports/trigger-store.ts";
 import type { ClusterDeps, JobDeps } from "./deps.ts";
 import { TRIGGER_TAG } from "./ingest-object-events.ts";
 
-/** Cluster statuses the sweep may delete from: up and idle, or failed to create. */
+/** Cluster statuses the sweep may delete from: up and idle, failed to create, or failed to delete. */
 const SWEEPABLE: ReadonlySet<string> = new Set([
   "CREATE_COMPLETE",
   "UPDATE_COMPLETE",
   "UPDATE_FAILED",
   "CREATE_FAILED",
+  // A deletion that failed (a CloudFormation hiccup) is asked for again, or the rule stays broken.
+  "DELETE_FAILED",
 ]);
 
 /** Statuses of a job that still uses its cluster. */
@@ -21,7 +23,7 @@ const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ["SUBMITTED", "PENDING", "RUNN
  * by status comes from an index that may lag (the job that just finished can still show as RUNNING):
  * each hit is read again, consistently, before it counts.
  */
-function clusterInUse(deps: Pick<JobDeps, "jobs">) {
+function clusterInUse(deps: Pick<JobDeps, "jobs" | "store">) {
   return async function inUse(clusterName: string, finishedJobId?: string): Promise<boolean> {
     for (const status of ACTIVE_JOB_STATUSES) {
       let nextToken: string | undefined;
@@ -39,6 +41,20 @@ function clusterInUse(deps: Pick<JobDeps, "jobs">) {
         nextToken = page.nextToken;
       } while (nextToken);
     }
+    // The index found no job; it may lag behind one just recorded. Before a cluster is deleted, ask the
+    // table itself, consistently: every job of this cluster was made after it was.
+    const cluster = await deps.store.get(clusterName);
+    if (!cluster) return false;
+    let nextToken: string | undefined;
+    do {
+      const page = await deps.jobs.list(clusterName, {
+        limit: 100,
+        createdAfter: cluster.createdAt,
+        ...(nextToken ? { nextToken } : {}),
+      });
+      if (page.items.some((job) => job.jobId !== finishedJobId && !isTerminalJob(job.status))) return true;
+      nextToken = page.nextToken;
+    } while (nextToken);
     return false;
   };
 }

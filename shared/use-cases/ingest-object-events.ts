@@ -16,6 +16,7 @@ import type { InputLedger, ObjectEventRef } from "../ports/input-ledger.ts";
 import type { TriggerStore } from "../ports/trigger-store.ts";
 import type { CreateClusterOutcome } from "./create-cluster.ts";
 import type { ClusterDeps, JobDeps } from "./deps.ts";
+import { REFUSED_REASON_PREFIX } from "./dispatch-job.ts";
 import {
   clusterFailedReason,
   failWaitingJob,
@@ -91,6 +92,21 @@ type ClusterTarget =
   | { readonly kind: "unavailable"; readonly reason: string; readonly cluster?: Cluster };
 
 type Counter = { -readonly [K in keyof IngestCounts]: IngestCounts[K] };
+
+/** How the reason of a job its scheduler's check refused begins. */
+const WOULD_NOT_SUBMIT = "The job for this object would not submit";
+
+/**
+ * Whether a job got as far as its scheduler: it has the scheduler's id, or the scheduler (or its check)
+ * refused it. Such a job is the event's answer; one that only waited for a cluster that went away is not.
+ */
+function reachedScheduler(job: Job): boolean {
+  return (
+    job.externalId !== undefined ||
+    job.statusReason?.startsWith(REFUSED_REASON_PREFIX) === true ||
+    job.statusReason?.startsWith(WOULD_NOT_SUBMIT) === true
+  );
+}
 
 /** The tag every cluster a rule creates carries, naming the rule. */
 export const TRIGGER_TAG = "hpc-cluster-api:trigger";
@@ -207,6 +223,15 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
     }
   }
 
+  /** whenDone for a job that failed here: best effort, the reconciler's sweep finishes what it cannot. */
+  async function jobFailed(job: Job): Promise<void> {
+    await deps
+      .onJobFailed?.(job)
+      .catch((error: unknown) =>
+        deps.onFailureNotRecorded?.(job.origin?.triggerName ?? "", "whenDone after a failed job", error),
+      );
+  }
+
   /**
    * A job recorded as waiting: if its cluster is up (the usual case, or the stack event came while the
    * job was being recorded), hand it over; if the cluster failed or is going away, settle it accordingly.
@@ -218,11 +243,11 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
       const after = await releaseWaitingJob(deps, job, cluster); // throws when the scheduler is busy: retried
       if (after?.status === "FAILED") {
         await recordFailure(rule, object, after.statusReason ?? "The scheduler refused the job.");
-        await deps.onJobFailed?.(after);
+        await jobFailed(after);
       }
     } else if (cluster.status === "CREATE_FAILED") {
       const after = await failWaitingJob(deps, job, clusterFailedReason(cluster));
-      if (after) await deps.onJobFailed?.(after);
+      if (after) await jobFailed(after);
     } else if (cluster.status === "DELETE_IN_PROGRESS") {
       // The cluster started going away (whenDone) just as this job arrived: it never reached the scheduler.
       if (rule.clusterTemplate)
@@ -236,8 +261,13 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
   }
 
   /** The job an earlier delivery of this event made for `rule` on any cluster of this name, if any. */
-  async function jobMadeFor(clusterName: string, eventId: string, jobId: string, sinceMs: number) {
-    const direct = await deps.jobs.get(clusterName, jobId);
+  async function jobMadeFor(
+    clusterName: string,
+    eventId: string,
+    jobId: string | undefined,
+    sinceMs: number,
+  ) {
+    const direct = jobId === undefined ? undefined : await deps.jobs.get(clusterName, jobId);
     if (direct) return direct;
     // Made on an earlier cluster of the name (its id had another time): look among the jobs since the event.
     let nextToken: string | undefined;
@@ -269,6 +299,27 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
     context: { readonly resumed: boolean; readonly clusters: Map<string, Promise<ClusterTarget>> },
   ): Promise<boolean> {
     const rendered = renderJob(rule.job, input);
+    // The same event names the same job on the same cluster: a redelivery finds it instead of making
+    // another. The id's time is the event's, but never before the cluster's creation (a cluster lists
+    // only the jobs made since).
+    const eventId = createHash("sha256")
+      .update(JSON.stringify([rule.name, rule.createdAt, ref.bucket, ref.key, ref.identity, ref.sequencer]))
+      .digest("hex")
+      .slice(0, 32);
+    const eventMs = Number.isNaN(Date.parse(object.eventTime)) ? 0 : Date.parse(object.eventTime);
+    const idOn = (cluster: Cluster) =>
+      deterministicUlid(Math.max(eventMs, Date.parse(cluster.createdAt)), `${eventId}:${cluster.clusterId}`);
+
+    // Only an event claimed before (a crash, a duplicate delivered alongside) can have made its job; it
+    // is looked for before the cluster is ensured, so that a job that already had its answer does not
+    // bring a deleted cluster back.
+    let earlier: Job | undefined;
+    if (context.resumed) {
+      const current = await deps.store.get(rule.clusterName);
+      earlier = await jobMadeFor(rule.clusterName, eventId, current ? idOn(current) : undefined, eventMs);
+      if (earlier && reachedScheduler(earlier)) return false;
+    }
+
     // One read of the cluster per invocation and rule: the events of a batch mostly share it.
     let pending = context.clusters.get(rule.name);
     if (!pending) {
@@ -285,32 +336,21 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
       await recordFailure(rule, object, target.kind === "unavailable" ? target.reason : "no cluster");
       return false;
     }
-    // The same event names the same job on the same cluster: a redelivery finds it instead of making
-    // another. The id's time is the event's, but never before the cluster's creation (a cluster lists
-    // only the jobs made since).
-    const eventId = createHash("sha256")
-      .update(JSON.stringify([rule.name, rule.createdAt, ref.bucket, ref.key, ref.identity, ref.sequencer]))
-      .digest("hex")
-      .slice(0, 32);
-    const eventMs = Number.isNaN(Date.parse(object.eventTime)) ? 0 : Date.parse(object.eventTime);
-    const jobId = deterministicUlid(
-      Math.max(eventMs, Date.parse(owner.createdAt)),
-      `${eventId}:${owner.clusterId}`,
-    );
-    // Only an event claimed before (a crash, a duplicate delivered alongside) can have made its job.
-    const earlier = context.resumed ? await jobMadeFor(owner.name, eventId, jobId, eventMs) : undefined;
+    const jobId = idOn(owner);
     if (earlier) {
-      if (earlier.externalId || earlier.clusterId === owner.clusterId) {
+      if (earlier.clusterId === owner.clusterId) {
         if (earlier.waitingForCluster) await settleIfClusterSettled(rule, object, earlier);
         return false;
       }
-      // It never reached a scheduler, and its cluster is gone (deleted just as the job arrived): the job
-      // moves to the cluster of the name now.
-      await failWaitingJob(
-        deps,
-        earlier,
-        `Its cluster was deleted before it ran; made again on cluster ${owner.clusterId}.`,
-      );
+      // It never reached a scheduler, and its cluster is gone (deleted just as the job arrived, or failed
+      // to create): the job moves to the cluster of the name now.
+      const ended =
+        (await failWaitingJob(
+          deps,
+          earlier,
+          `Its cluster was deleted before it ran; made again on cluster ${owner.clusterId}.`,
+        )) ?? (await deps.jobs.get(owner.name, earlier.jobId));
+      if (ended && reachedScheduler(ended)) return false;
     }
     const newRecord = (state: Parameters<typeof newJob>[5]) =>
       newJob(rule, input, jobId, owner, rendered, state, eventId);
@@ -327,7 +367,7 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
     } catch (error) {
       if (!(error instanceof RequestValidationError)) throw error;
       const reason =
-        `The job for this object would not submit: ${error.message} ${error.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`.trim();
+        `${WOULD_NOT_SUBMIT}: ${error.message} ${error.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; ")}`.trim();
       const recorded = await record(newRecord({ status: "FAILED", statusReason: reason }));
       await recordFailure(rule, object, reason);
       return recorded;

@@ -155,7 +155,8 @@ export function makeCreateTrigger(deps: TriggerDeps) {
     }
     for (const warning of template?.warnings ?? [])
       warnings.push({ ...warning, path: configPath(warning.path) });
-    warnings.push(...(await sharedClusterWarnings(deps.triggers, rule)));
+    // The rule is stored: a failure to compare it with the others must not turn its 201 into an error.
+    warnings.push(...(await sharedClusterWarnings(deps.triggers, rule).catch(() => [])));
     return { rule, warnings };
   };
 }

@@ -13,7 +13,11 @@ export async function mutateJob(
   clusterName: string,
   jobId: string,
   decide: (current: Job) => JobChanges | undefined,
-  /** The record as the caller just read or wrote it: the first try starts from it, saving a read. */
+  /**
+   * The record as the caller just read or wrote it: the first try starts from it, saving a read. Pass it
+   * only when a change is expected: were `decide` to find nothing to change in it, it would be returned
+   * as it is, unread.
+   */
   known?: Job,
 ): Promise<Job> {
   for (let attempt = 1; ; attempt++) {

@@ -120,7 +120,13 @@ export function makeSettleWaitingJobs(
   deps: Pick<JobDeps, "jobs" | "schedulers" | "clock">,
   onFailed: (job: Job) => Promise<void> = async () => {},
 ) {
-  return async function settleWaitingJobs(cluster: Cluster): Promise<SettleReport> {
+  return async function settleWaitingJobs(
+    cluster: Cluster,
+    options: {
+      /** Asked before each job: true stops taking new ones (the Lambda's time is running out). */
+      readonly shouldStop?: () => boolean;
+    } = {},
+  ): Promise<SettleReport> {
     const ready = READY_CLUSTER_STATUSES.has(cluster.status);
     const gone = !ready && cluster.status !== "CREATE_IN_PROGRESS";
     if (!ready && !gone) return { released: 0, failed: 0 };
@@ -150,9 +156,15 @@ export function makeSettleWaitingJobs(
     // A few at a time: a Slurm hand-over can take seconds, and a cluster may have many jobs waiting.
     const queue = await waitingJobsOf(deps, cluster);
     const worker = async () => {
-      for (let job = queue.shift(); job; job = queue.shift()) await settle(job);
+      // What is left waits for the next stack event's redelivery or the reconciler.
+      for (let job = queue.shift(); job && !options.shouldStop?.(); job = queue.shift()) await settle(job);
     };
-    await Promise.all(Array.from({ length: Math.min(SETTLE_CONCURRENCY, queue.length) }, worker));
+    // Every worker runs to its end before an error is reported: none is left handing a job over.
+    const results = await Promise.allSettled(
+      Array.from({ length: Math.min(SETTLE_CONCURRENCY, queue.length) }, worker),
+    );
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure) throw failure.reason;
     return { released, failed };
   };
 }

@@ -168,7 +168,8 @@ export function mapAwsError(error: unknown, action: string): DomainError {
 
   if (THROTTLING.has(name) || status === 429) {
     return withCause(
-      new ServiceUnavailableError(`${service} is throttling requests (${action}); retry shortly.`, 10),
+      // A throttled request is refused before it starts: retrying it cannot act twice.
+      new ServiceUnavailableError(`${service} is throttling requests (${action}); retry shortly.`, 10, true),
       error,
     );
   }

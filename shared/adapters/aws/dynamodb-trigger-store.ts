@@ -176,7 +176,7 @@ export class DynamoDbTriggerStore implements TriggerStore {
     const names = items.slice(0, request.limit).map((item) => String(item[BY_NAME_INDEX.sortKey]));
     // The index gives the names only (its projection is the clusters' and jobs', and a table made before
     // triggers existed keeps it): the summaries come from the rules themselves, in the index's order.
-    const byName = new Map((await this.#batchGet(names)).map((rule) => [rule.name, rule]));
+    const byName = new Map((await this.#batchGet(names, true)).map((rule) => [rule.name, rule]));
     const page = names.flatMap((name) => {
       const rule = byName.get(name);
       return rule === undefined ? [] : [toSummary(rule)];
@@ -308,15 +308,24 @@ export class DynamoDbTriggerStore implements TriggerStore {
   }
 
   /** The rules under `names` that exist, in no particular order (at most 100 names). */
-  async #batchGet(names: readonly string[]): Promise<TriggerRule[]> {
+  /** The rules named, in full or (`summaryOnly`) just their summary fields: a listing reads no templates. */
+  async #batchGet(names: readonly string[], summaryOnly = false): Promise<TriggerRule[]> {
     const rules: TriggerRule[] = [];
     let pending: Record<string, unknown>[] = names.map((name) => keys.trigger(name));
+    const projection = summaryOnly
+      ? {
+          ProjectionExpression: TRIGGER_SUMMARY_FIELDS.map((_, i) => `#f${i}`).join(", "),
+          ExpressionAttributeNames: Object.fromEntries(
+            TRIGGER_SUMMARY_FIELDS.map((field, i) => [`#f${i}`, field]),
+          ),
+        }
+      : {};
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await backoff(attempt);
       const out = await callDynamoDb(() =>
         this.#client.send(
           new BatchGetCommand({
-            RequestItems: { [this.#tableName]: { Keys: pending, ConsistentRead: true } },
+            RequestItems: { [this.#tableName]: { Keys: pending, ConsistentRead: true, ...projection } },
           }),
         ),
       );

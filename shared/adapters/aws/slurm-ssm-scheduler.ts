@@ -597,7 +597,11 @@ export class SlurmSsmScheduler implements JobScheduler {
       } catch (error) {
         // The invocation appears a moment after SendCommand answers.
         if (errorName(error) !== "InvocationDoesNotExist") {
-          throw mapSsmError(error, "ssm:GetCommandInvocation", instanceId);
+          // The command is on its way whatever this read says: its outcome is unknown, never "not applied".
+          const mapped = mapSsmError(error, "ssm:GetCommandInvocation", instanceId);
+          throw mapped instanceof ServiceUnavailableError
+            ? new ServiceUnavailableError(mapped.message, mapped.retryAfterSeconds)
+            : mapped;
         }
         invocation = { Status: "Pending" };
       }
@@ -610,19 +614,15 @@ export class SlurmSsmScheduler implements JobScheduler {
         };
       }
       if (status === "Cancelled" || status === "TimedOut") {
-        // A command that timed out may have run part of the way; one cancelled before delivery did not.
+        // A command that timed out or was cancelled may have run part of the way.
         throw new ServiceUnavailableError(
           `The cluster's head node did not run the ${purpose} command (${status}${invocation.StatusDetails ? `: ${invocation.StatusDetails}` : ""}); retry shortly.`,
-          5,
-          status === "TimedOut",
         );
       }
       if (waited >= this.#waitMs) {
         // Still pending or running on the head node: it may yet do what it was sent to do.
         throw new ServiceUnavailableError(
           `The cluster's head node has not answered the ${purpose} command yet; retry shortly.`,
-          5,
-          true,
         );
       }
     }
@@ -659,7 +659,13 @@ export class SlurmSsmScheduler implements JobScheduler {
     if (result.exitCode === 0 && SLURM_ID.test(id)) return { externalId: id };
     if (/sbatch: error/.test(result.stderr)) {
       if (/temporarily unable|timed out|unable to contact/i.test(result.stderr)) {
-        throw new ServiceUnavailableError(`Slurm is busy: ${firstLines(result.stderr)}; retry shortly.`);
+        // "Temporarily unable" and "unable to contact" refuse the job; a time-out may have queued it.
+        const notApplied = !/timed out/i.test(result.stderr);
+        throw new ServiceUnavailableError(
+          `Slurm is busy: ${firstLines(result.stderr)}; retry shortly.`,
+          5,
+          notApplied,
+        );
       }
       throw new RequestValidationError(`Slurm refused the job: ${firstLines(result.stderr)}`);
     }

@@ -254,7 +254,7 @@ describe("submit", () => {
 
     expect(error).toBeInstanceOf(ServiceUnavailableError);
     // sbatch may still run: whoever retries on their own would submit twice.
-    expect((error as ServiceUnavailableError).outcomeUnknown).toBe(true);
+    expect((error as ServiceUnavailableError).notApplied).toBe(false);
     expect(sleeps.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5_000);
     expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(7_000);
   });
@@ -269,6 +269,42 @@ describe("submit", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestValidationError);
     expect((error as Error).message).toContain("Invalid job array specification");
+  });
+
+  it("says a busy Slurm did nothing only when it refused outright, not when sbatch timed out", async () => {
+    const busy = async (stderr: string) => {
+      ssm.reset();
+      headNodeAnswers({ exitCode: 1, stderr });
+      return (await scheduler()
+        .submit(job(), cluster())
+        .catch((e: unknown) => e)) as ServiceUnavailableError;
+    };
+
+    const refused = await busy(
+      "sbatch: error: Batch job submission failed: Slurm temporarily unable to accept job",
+    );
+    const timedOut = await busy(
+      "sbatch: error: Batch job submission failed: Socket timed out on send/recv operation",
+    );
+
+    expect(refused).toBeInstanceOf(ServiceUnavailableError);
+    expect(refused.notApplied).toBe(true);
+    expect(timedOut).toBeInstanceOf(ServiceUnavailableError);
+    expect(timedOut.notApplied).toBe(false); // the job may be queued: retrying could submit it twice
+  });
+
+  it("never calls a failed status read 'not applied': the command is on its way", async () => {
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "cmd-1" } });
+    ssm
+      .on(GetCommandInvocationCommand)
+      .rejects(Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" }));
+
+    const error = await scheduler()
+      .submit(job(), cluster())
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect((error as ServiceUnavailableError).notApplied).toBe(false);
   });
 
   it("refuses what only AWS Batch has, and unknown dependencies, without sending anything", async () => {

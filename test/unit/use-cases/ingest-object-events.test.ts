@@ -1,10 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${input.*} placeholders are meant literally
 import { describe, expect, it } from "vitest";
-import { ServiceUnavailableError } from "#shared/domain/errors.ts";
+import { MemoryJobStore } from "#shared/adapters/local/memory-job-store.ts";
+import { ServiceUnavailableError, UpstreamError } from "#shared/domain/errors.ts";
+import type { JobListRequest } from "#shared/ports/job-store.ts";
 import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
 import { makeSweepIdleTriggerClusters } from "#shared/use-cases/finish-triggered-job.ts";
 import { s3Notification, s3Record, sqsEvent, sqsMessage } from "../../fixtures/s3-events.ts";
-import { readyCluster, storeReadyCluster } from "../../support/fakes.ts";
+import { FakeClock, readyCluster, storeReadyCluster } from "../../support/fakes.ts";
 import { makeIngestHarness, triggerRule } from "../../support/ingest-harness.ts";
 
 const BUCKET = "data-bucket";
@@ -453,11 +455,55 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
     ).toHaveLength(1);
   });
 
+  it("makes no second job (nor a second cluster) after the scheduler refused the first", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.triggers.create(triggerRule({ name: "other", clusterName: "other" }));
+    await storeReadyCluster(h, { name: "other" });
+    const other = await h.store.get("other");
+    await h.store.update(
+      "other",
+      { version: other?.version ?? 0, clusterId: other?.clusterId ?? "" },
+      {
+        status: "DELETE_IN_PROGRESS",
+        updatedAt: h.clock.now().toISOString(),
+      },
+    );
+    h.schedulers.of("crunch").submitError = new UpstreamError("sbatch: invalid partition");
+    const record = upload("incoming/a.dat", "01");
+
+    const first = await h.ingest(asSqs(record)); // crunch is created for the job; "other" is going away
+    expect(first.report.batchItemFailures).toHaveLength(1);
+    await h.stackReaches("crunch", "CREATE_COMPLETE"); // the job is handed over, refused, and whenDone ...
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS"); // ... deletes the cluster
+    await h.stackReaches("crunch", "DELETE_COMPLETE");
+    await h.store.update(
+      "other",
+      { version: (await h.store.get("other"))?.version ?? 0, clusterId: other?.clusterId ?? "" },
+      {
+        status: "DELETE_COMPLETE",
+        updatedAt: h.clock.now().toISOString(),
+      },
+    );
+    h.schedulers.of("crunch").submitError = undefined;
+
+    const redelivered = await h.ingest(asSqs(record));
+
+    expect(redelivered.report.batchItemFailures).toEqual([]);
+    expect(h.provisioner.createCalls.filter((call) => call.stackName.endsWith("crunch"))).toHaveLength(1);
+    const forA = (await h.jobs.list("crunch", { limit: 100 })).items;
+    expect(forA.map((job) => job.status)).toEqual(["FAILED"]);
+  });
+
   it("puts a job back to waiting when the scheduler is busy, and submits it once on the redelivery", async () => {
     const h = makeIngestHarness();
     await storeReadyCluster(h, { name: "crunch" });
     await h.triggers.create(triggerRule());
-    h.schedulers.of("crunch").submitError = new ServiceUnavailableError("Slurm is busy; retry shortly.");
+    h.schedulers.of("crunch").submitError = new ServiceUnavailableError(
+      "Slurm is busy; retry shortly.",
+      5,
+      true,
+    );
     const record = upload("incoming/a.dat", "01");
 
     const first = await h.ingest(asSqs(record));
@@ -476,8 +522,6 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
     await h.triggers.create(triggerRule());
     h.schedulers.of("crunch").submitError = new ServiceUnavailableError(
       "The head node has not answered yet.",
-      5,
-      true,
     );
 
     const { report } = await h.ingest(asSqs(upload("incoming/a.dat", "01")));
@@ -492,7 +536,7 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
     const h = makeIngestHarness();
     await storeReadyCluster(h, { name: "crunch" });
     await h.triggers.create(triggerRule());
-    h.schedulers.of("crunch").submitError = new ServiceUnavailableError("busy");
+    h.schedulers.of("crunch").submitError = new ServiceUnavailableError("busy", 5, true);
     const v1 = upload("incoming/a.dat", "01", { versionId: "v1" });
     const v2 = upload("incoming/a.dat", "02", { versionId: "v2" });
 
@@ -607,5 +651,66 @@ describe("S3 input: the reconciler's whenDone sweep", () => {
     busy.clock.advance(601_000);
     expect(await sweeper(busy)()).toEqual([]);
     expect((await busy.store.get("crunch"))?.status).toBe("CREATE_COMPLETE");
+  });
+});
+
+describe("S3 input: whenDone against a lagging index, a failed deletion, and a Lambda running out of time", () => {
+  it("keeps the cluster when the status index has not seen a new job yet but the table has", async () => {
+    // A job store whose by-status listing lags: it never shows SUBMITTED jobs (as an index just behind).
+    class LaggingIndex extends MemoryJobStore {
+      override async list(clusterName: string, request: JobListRequest) {
+        if (request.status === "SUBMITTED") return { items: [] };
+        return super.list(clusterName, request);
+      }
+    }
+    const clock = new FakeClock();
+    const h = makeIngestHarness({ jobs: new LaggingIndex({ clock }) });
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const [first] = await h.jobsOf("crunch");
+    if (!first) throw new Error("no job");
+    h.schedulers.of("crunch").submitError = new ServiceUnavailableError("busy", 5, true);
+    await h.ingest(asSqs(upload("incoming/b.dat", "01"))); // waits again: SUBMITTED, no scheduler id
+
+    await h.jobEnds(first);
+
+    expect((await h.store.get("crunch"))?.status).toBe("CREATE_COMPLETE");
+  });
+
+  it("asks again for a deletion that failed, once the cluster has been idle", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    h.provisioner.deleteError = new Error("CloudFormation said no");
+    const [job] = await h.jobsOf("crunch");
+    if (!job) throw new Error("no job");
+    await h.jobEnds(job).catch(() => undefined);
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_FAILED");
+    h.provisioner.deleteError = undefined;
+    h.clock.advance(601_000);
+
+    const swept = await makeSweepIdleTriggerClusters(
+      { store: h.store, clock: h.clock, jobs: h.jobs, triggers: h.triggers },
+      makeDeleteCluster(h),
+      600,
+    )();
+
+    expect(swept).toEqual(["crunch"]);
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS");
+  });
+
+  it("stops handing waiting jobs over when told time is short, leaving them waiting", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule());
+    await h.ingest(asSqs(upload("incoming/a.dat", "01"), upload("incoming/b.dat", "01")));
+    const cluster = await h.store.get("crunch");
+    if (!cluster) throw new Error("no cluster");
+
+    const report = await h.settle({ ...cluster, status: "CREATE_COMPLETE" }, { shouldStop: () => true });
+
+    expect(report.released).toBe(0);
+    expect((await h.jobsOf("crunch")).every((job) => job.waitingForCluster)).toBe(true);
   });
 });
