@@ -63,6 +63,9 @@ const EVENT_ROUTES: Readonly<Record<string, string>> = {
   "Batch Job State Change": "job-status",
 };
 
+/** How long an event function may run, as deployed (the stack-status function's 3 minutes). */
+const EVENT_TIMEOUT_MS = 180_000;
+
 let started = false;
 
 /** True for addresses only this machine can reach. */
@@ -227,7 +230,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (!handler) return;
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        await handler(event, lambdaContext(EVENT_ROUTES[event["detail-type"]] ?? "event", event.id));
+        // The event functions' deployed timeout (they hand waiting jobs over with an eye on the time left).
+        const context = lambdaContext(
+          EVENT_ROUTES[event["detail-type"]] ?? "event",
+          event.id,
+          EVENT_TIMEOUT_MS,
+        );
+        await handler(event, context);
         return;
       } catch (error) {
         if (attempt === 3) console.error(`event ${event.id} (${event["detail-type"]}) dead-lettered:`, error);
