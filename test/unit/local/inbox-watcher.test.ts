@@ -1,18 +1,34 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, open, rename, rm, utimes, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  utimes,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type InboxWatcher,
   type InboxWatcherOptions,
   inboxSequencer,
   isIgnoredName,
+  md5File,
   type S3Notification,
   type S3NotificationRecord,
   startInboxWatcher,
 } from "#local/inbox-watcher.ts";
+import { MemoryInputLedger } from "#shared/adapters/local/memory-input-ledger.ts";
 import { decodeS3Key, encodeS3Key, parseObjectEvents } from "#shared/domain/s3-event.ts";
+import type { LedgerClaim } from "#shared/ports/input-ledger.ts";
 import type { IngestReport } from "#shared/use-cases/ingest-object-events.ts";
 
 const md5 = (text: string) => createHash("md5").update(text).digest("hex");
@@ -41,6 +57,50 @@ async function until(condition: () => boolean, what: string, timeoutMs = 5000): 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
+}
+
+/** The files under `dir` this process holds open, read from `/proc/self/fd`. */
+async function openUnder(dir: string): Promise<string[]> {
+  const real = await realpath(dir);
+  const targets = await Promise.all(
+    (await readdir("/proc/self/fd")).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")),
+  );
+  return targets.filter((target) => target.startsWith(real));
+}
+
+/** How many timers this process has pending. */
+const pendingTimers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+
+/**
+ * A stand-in for the S3 input handler over the real ledger rule: it claims each object (noting the
+ * verdict), then throws while `failing()` holds, else completes the claim.
+ */
+function ledgerHandler(
+  ledger: MemoryInputLedger,
+  verdicts: LedgerClaim["kind"][],
+  failing: () => boolean,
+): (event: S3Notification) => Promise<IngestReport> {
+  return async (event) => {
+    for (const item of parseObjectEvents(event).items) {
+      for (const object of item.objects) {
+        const ref = { ...object, identity: object.eTag ?? "" };
+        const claim = await ledger.claim(ref, new Date(Date.now() + 3_600_000));
+        verdicts.push(claim.kind);
+        if (failing()) throw new Error("table unavailable");
+        if (claim.kind === "claimed" || claim.kind === "resumed") await ledger.complete(ref);
+      }
+    }
+    return report();
+  };
+}
+
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = () => {};
+  const promise = new Promise<void>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
 }
 
 interface LogLine {
@@ -421,6 +481,7 @@ describe("the inbox watcher", () => {
   it("abandons a retry waiting for its turn when it closes", async () => {
     let calls = 0;
     harness.respond = async () => report(++calls > 0);
+    const timersBefore = pendingTimers();
     await harness.start({ retryDelaysMs: [5000] });
     await harness.write("bucket-a/later.csv", "l");
     await until(() => calls === 1, "the first delivery");
@@ -429,5 +490,224 @@ describe("the inbox watcher", () => {
     await harness.watcher?.close();
     expect(Date.now() - started).toBeLessThan(1000);
     expect(calls).toBe(1);
+    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
+  });
+});
+
+describe("closing the inbox watcher", () => {
+  it("waits for a file being read, and leaves no descriptor, timer or delivery behind", async () => {
+    const timersBefore = pendingTimers();
+    const reading = signal();
+    let reads = 0;
+    let readsEnded = 0;
+    await harness.start({
+      checkOpenWriters: false,
+      quietMs: 20,
+      hashFile: (file, abort) => {
+        reads++;
+        reading.resolve();
+        return md5File(file, abort).finally(() => readsEnded++);
+      },
+    });
+    const file = join(harness.inbox, "bucket-a/big.bin");
+    await mkdir(join(file, ".."), { recursive: true });
+    await writeFile(file, Buffer.alloc(48 * 1024 * 1024, 1));
+    await reading.promise;
+    const deadline = Date.now() + 5000;
+    while ((await openUnder(harness.inbox)).length === 0 && Date.now() < deadline) await sleep(1);
+    expect(await openUnder(harness.inbox)).toEqual([await realpath(file)]);
+
+    await harness.watcher?.close();
+
+    expect(readsEnded).toBe(reads);
+    expect(await openUnder(harness.inbox)).toEqual([]);
+    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
+    await harness.watcher?.idle();
+    await harness.write("bucket-a/after.csv", "a");
+    await sleep(300);
+    expect(harness.delivered).toEqual([]);
+  });
+
+  it("resolves only once a hash under way has ended, and delivers nothing of it", async () => {
+    const hashing = signal();
+    let hashEnded = false;
+    await harness.start({
+      hashFile: async (file, abort) => {
+        hashing.resolve();
+        try {
+          await sleep(150);
+          return await md5File(file, abort);
+        } finally {
+          hashEnded = true;
+        }
+      },
+    });
+    await harness.write("bucket-a/held-up.csv", "h");
+    await hashing.promise;
+
+    await harness.watcher?.close();
+
+    expect(hashEnded).toBe(true);
+    await sleep(300);
+    expect(harness.delivered).toEqual([]);
+  });
+
+  it("never delivers a file written right before it closes, nor leaves a timer behind", async () => {
+    const timersBefore = pendingTimers();
+    const delivered: S3Notification[] = [];
+    harness.respond = async (event) => {
+      delivered.push(event);
+      return report();
+    };
+    // The rescan interval is unref'd, so the process does not list it: count it on a fake clock instead.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    try {
+      await harness.start({ rescanIntervalMs: 50 });
+      await harness.watcher?.idle();
+      expect(vi.getTimerCount()).toBe(1);
+
+      await harness.write("bucket-a/last-minute.csv", "just in time?");
+      await harness.watcher?.close();
+
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
+    expect(await openUnder(harness.inbox)).toEqual([]);
+    await sleep(300);
+    expect(delivered).toEqual([]);
+  });
+
+  it("leaves no settling timer behind when it closes during a file's quiet wait", async () => {
+    const timersBefore = pendingTimers();
+    await harness.start({ quietMs: 5000 });
+    await harness.watcher?.idle();
+    await harness.write("bucket-a/settling.csv", "s");
+    await until(() => pendingTimers() > timersBefore, "the quiet wait");
+
+    await harness.watcher?.close();
+
+    expect(pendingTimers()).toBeLessThanOrEqual(timersBefore);
+    expect(harness.delivered).toEqual([]);
+  });
+});
+
+describe("what the inbox watcher remembers", () => {
+  it("forgets a file moved out, so the same file moved back is delivered again as a duplicate", async () => {
+    const ledger = new MemoryInputLedger();
+    const verdicts: LedgerClaim["kind"][] = [];
+    harness.respond = ledgerHandler(ledger, verdicts, () => false);
+    await harness.start();
+    await harness.write("bucket-a/kept.csv", "k");
+    await until(() => harness.delivered.length === 1, "the file");
+    const file = join(harness.inbox, "bucket-a/kept.csv");
+    const aside = join(base, "kept.csv");
+
+    await rename(file, aside);
+    await sleep(200);
+    await harness.watcher?.idle();
+    await rename(aside, file);
+
+    await until(() => harness.delivered.length === 2, "the file moved back");
+    expect(JSON.stringify(harness.delivered[1])).toBe(JSON.stringify(harness.delivered[0]));
+    expect(verdicts).toEqual(["claimed", "duplicate"]);
+  });
+
+  it("forgets on a rescan what it took and warned about once the paths are gone", async () => {
+    await harness.write("loose.csv", "l");
+    await harness.write("bucket-a/kept.csv", "k");
+    await harness.start({ watchEvents: false, rescanIntervalMs: 50 });
+    const warnings = () => harness.logs.filter((l) => /bucket directory/.test(l.message)).length;
+    await until(() => harness.delivered.length === 1 && warnings() === 1, "the file and the warning");
+
+    await rename(join(harness.inbox, "loose.csv"), join(base, "loose.csv"));
+    await rename(join(harness.inbox, "bucket-a"), join(base, "bucket-a"));
+    await sleep(300);
+    expect(warnings()).toBe(1);
+    await rename(join(base, "loose.csv"), join(harness.inbox, "loose.csv"));
+    await rename(join(base, "bucket-a"), join(harness.inbox, "bucket-a"));
+
+    await until(() => harness.delivered.length === 2 && warnings() === 2, "the file and the warning again");
+    expect(harness.keys()).toEqual(["bucket-a/kept.csv", "bucket-a/kept.csv"]);
+  });
+
+  it("reads none of 2,000 unchanged files again on its rescans, only the changed and the new", async () => {
+    const count = 2000;
+    for (let start = 0; start < count; start += 200) {
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          harness.write(`bucket-a/d${(start + i) % 20}/f${start + i}.csv`, `${start + i}`),
+        ),
+      );
+    }
+    let reads = 0;
+    await harness.start({
+      watchEvents: false,
+      checkOpenWriters: false,
+      rescanIntervalMs: 100,
+      hashFile: (file, abort) => {
+        reads++;
+        return md5File(file, abort);
+      },
+    });
+    await until(() => harness.delivered.length === count, "every file", 20_000);
+    await harness.watcher?.idle();
+    expect(reads).toBe(count);
+
+    await sleep(500);
+    expect(reads).toBe(count);
+    await harness.write("bucket-a/d7/f7.csv", "changed");
+    await until(() => harness.delivered.length === count + 1, "the changed file");
+    await harness.write("bucket-a/new.csv", "new");
+    await until(() => harness.delivered.length === count + 2, "the new file");
+    await sleep(300);
+    await harness.watcher?.idle();
+
+    expect(reads).toBe(count + 2);
+    expect(harness.keys().slice(count)).toEqual(["bucket-a/d7/f7.csv", "bucket-a/new.csv"]);
+  });
+});
+
+describe("a dead-lettered inbox file", () => {
+  it.each([
+    ["touched", [] as string[]],
+    ["touched with an earlier date", ["-d", "@978307200"]],
+  ])("is delivered again as a new event once %s", async (_how, touchArgs) => {
+    const ledger = new MemoryInputLedger();
+    const verdicts: LedgerClaim["kind"][] = [];
+    let failing = true;
+    harness.respond = ledgerHandler(ledger, verdicts, () => failing);
+    await harness.start({ retryDelaysMs: [20, 20] });
+    await harness.write("bucket-a/retry-me.csv", "r");
+    await until(() => harness.logs.some((l) => l.level === "error"), "the dead letter");
+    await harness.watcher?.idle();
+    const deadLetter = harness.logs.find((l) => l.level === "error");
+    expect(deadLetter?.message).toMatch(/dead-lettered.*touch the file/);
+
+    failing = false;
+    const file = join(harness.inbox, "bucket-a/retry-me.csv");
+    await promisify(execFile)("touch", [...touchArgs, file]);
+    await until(() => harness.delivered.length === 4, "the touched file");
+    await harness.watcher?.idle();
+
+    const [first, , , touched] = harness.delivered;
+    expect(touched?.s3.object.eTag).toBe(first?.s3.object.eTag);
+    expect(String(touched?.s3.object.sequencer) > String(first?.s3.object.sequencer)).toBe(true);
+    expect(verdicts).toEqual(["claimed", "resumed", "resumed", "claimed"]);
+    expect(harness.logs.filter((l) => l.level === "error")).toHaveLength(1);
+  });
+
+  it("is not delivered again while it stays untouched", async () => {
+    harness.respond = async () => {
+      throw new Error("table unavailable");
+    };
+    await harness.write("bucket-a/left-alone.csv", "l");
+    await harness.start({ retryDelaysMs: [20], watchEvents: false, rescanIntervalMs: 50 });
+    await until(() => harness.logs.some((l) => l.level === "error"), "the dead letter");
+
+    await sleep(400);
+
+    expect(harness.delivered).toHaveLength(2);
   });
 });
