@@ -2,7 +2,7 @@
 import { MemoryInputLedger } from "#shared/adapters/local/memory-input-ledger.ts";
 import { MemoryJobStore } from "#shared/adapters/local/memory-job-store.ts";
 import { MemoryTriggerStore } from "#shared/adapters/local/memory-trigger-store.ts";
-import type { Cluster } from "#shared/domain/cluster.ts";
+import type { Cluster, ClusterStatus } from "#shared/domain/cluster.ts";
 import type { Job, JobSpec, JobStatus } from "#shared/domain/job.ts";
 import type { TriggerRule } from "#shared/domain/trigger.ts";
 import type { Clock } from "#shared/ports/clock.ts";
@@ -113,6 +113,17 @@ export function makeIngestHarness(
     return outcome.cluster;
   }
 
+  /** Puts a cluster in `status` at once, as something outside the test (another whenDone, a user) would. */
+  async function forceClusterStatus(clusterName: string, status: ClusterStatus): Promise<void> {
+    const cluster = await store.get(clusterName);
+    if (!cluster) throw new Error(`no cluster ${clusterName}`);
+    await store.update(
+      clusterName,
+      { version: cluster.version, clusterId: cluster.clusterId },
+      { status, updatedAt: clock.now().toISOString() },
+    );
+  }
+
   /** Reports a job's end, as the job-status handler applies it (whenDone included). */
   async function jobEnds(job: Pick<Job, "clusterName" | "jobId">, status: JobStatus = "SUCCEEDED") {
     const outcome = await applyJobObservation(job.clusterName, {
@@ -150,6 +161,7 @@ export function makeIngestHarness(
     settle,
     finished,
     stackReaches,
+    forceClusterStatus,
     jobEnds,
     jobsOf,
   };

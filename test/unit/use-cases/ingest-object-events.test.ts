@@ -427,15 +427,7 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
     await h.stackReaches("crunch", "DELETE_COMPLETE");
     await h.ingest(asSqs(upload("incoming/seed2.dat", "01")));
     await h.stackReaches("crunch", "CREATE_COMPLETE");
-    const other = await h.store.get("other");
-    await h.store.update(
-      "other",
-      { version: other?.version ?? 0, clusterId: other?.clusterId ?? "" },
-      {
-        status: "DELETE_IN_PROGRESS",
-        updatedAt: h.clock.now().toISOString(),
-      },
-    );
+    await h.forceClusterStatus("other", "DELETE_IN_PROGRESS");
 
     const first = await h.ingest(asSqs(record)); // crunch's job is made and runs; other's cluster is going
     expect(first.report.batchItemFailures).toHaveLength(1);
@@ -460,15 +452,7 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
     await h.triggers.create(triggerRule({ whenDone: "delete" }));
     await h.triggers.create(triggerRule({ name: "other", clusterName: "other" }));
     await storeReadyCluster(h, { name: "other" });
-    const other = await h.store.get("other");
-    await h.store.update(
-      "other",
-      { version: other?.version ?? 0, clusterId: other?.clusterId ?? "" },
-      {
-        status: "DELETE_IN_PROGRESS",
-        updatedAt: h.clock.now().toISOString(),
-      },
-    );
+    await h.forceClusterStatus("other", "DELETE_IN_PROGRESS");
     h.schedulers.of("crunch").submitError = new UpstreamError("sbatch: invalid partition");
     const record = upload("incoming/a.dat", "01");
 
@@ -477,14 +461,7 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
     await h.stackReaches("crunch", "CREATE_COMPLETE"); // the job is handed over, refused, and whenDone ...
     expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS"); // ... deletes the cluster
     await h.stackReaches("crunch", "DELETE_COMPLETE");
-    await h.store.update(
-      "other",
-      { version: (await h.store.get("other"))?.version ?? 0, clusterId: other?.clusterId ?? "" },
-      {
-        status: "DELETE_COMPLETE",
-        updatedAt: h.clock.now().toISOString(),
-      },
-    );
+    await h.forceClusterStatus("other", "DELETE_COMPLETE");
     h.schedulers.of("crunch").submitError = undefined;
 
     const redelivered = await h.ingest(asSqs(record));
@@ -563,14 +540,7 @@ describe("S3 input: crashes, busy schedulers and clusters that go away mid-fligh
       await original(job);
       h.jobs.create = original;
       // whenDone of another job decides, in this very moment, that the cluster is unused.
-      await h.store.update(
-        "crunch",
-        { version: (await h.store.get("crunch"))?.version ?? 0, clusterId: cluster.clusterId },
-        {
-          status: "DELETE_IN_PROGRESS",
-          updatedAt: h.clock.now().toISOString(),
-        },
-      );
+      await h.forceClusterStatus("crunch", "DELETE_IN_PROGRESS");
     };
     const record = upload("incoming/late.dat", "01");
 
