@@ -100,6 +100,11 @@ export interface Cluster {
   readonly options: { readonly rollbackOnFailure: boolean };
   /** Time of the newest stack event applied, so older events arriving late change nothing. */
   readonly lastEventAt?: string;
+  /**
+   * True while a rule's whenDone is deciding whether to delete the cluster: jobs that trigger rules hand
+   * over meanwhile wait, so that none is given to a cluster about to be deleted.
+   */
+  readonly draining?: boolean;
   /** Optimistic-locking counter: every write is conditional on it. */
   readonly version: number;
 }

@@ -9,6 +9,7 @@ export interface ClusterChanges {
   readonly failureReason?: string;
   readonly outputs?: Readonly<Record<string, string>>;
   readonly lastEventAt?: string;
+  readonly draining?: boolean;
   readonly updatedAt: string;
 }
 
@@ -23,6 +24,7 @@ export const CLUSTER_CHANGE_FIELDS = Object.keys({
   failureReason: true,
   outputs: true,
   lastEventAt: true,
+  draining: true,
   updatedAt: true,
 } satisfies Record<keyof ClusterChanges, true>) as (keyof ClusterChanges)[];
 

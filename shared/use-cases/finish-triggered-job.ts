@@ -1,5 +1,9 @@
 import type { Cluster } from "../domain/cluster.ts";
-import { ClusterNotFoundError, InvalidTransitionError } from "../domain/errors.ts";
+import {
+  ClusterNotFoundError,
+  ConcurrentModificationError,
+  InvalidTransitionError,
+} from "../domain/errors.ts";
 import { isTerminalJob, type Job, type JobStatus } from "../domain/job.ts";
 import type { TriggerStore } from "../ports/trigger-store.ts";
 import type { ClusterDeps, JobDeps } from "./deps.ts";
@@ -65,13 +69,58 @@ export type FinishOutcome =
   | { readonly kind: "deleted"; readonly cluster: Cluster };
 
 /**
+ * Deletes a cluster no job uses, fenced against a triggered job arriving meanwhile: the cluster is first
+ * marked draining (one conditional write; trigger hand-overs wait while it is), then asked again, on the
+ * table, whether a job uses it. A job recorded before the mark is seen by that second look and keeps the
+ * cluster; one recorded after sees the mark and waits, then moves to the next cluster of the name.
+ */
+async function drainThenDelete(
+  deps: Pick<ClusterDeps, "store" | "clock">,
+  cluster: Cluster,
+  stillInUse: () => Promise<boolean>,
+  deleteCluster: (name: string) => Promise<Cluster>,
+): Promise<FinishOutcome> {
+  let drained: Cluster;
+  try {
+    drained = cluster.draining
+      ? cluster
+      : await deps.store.update(
+          cluster.name,
+          { version: cluster.version, clusterId: cluster.clusterId },
+          { draining: true, updatedAt: deps.clock.now().toISOString() },
+        );
+  } catch (error) {
+    if (error instanceof ConcurrentModificationError || error instanceof ClusterNotFoundError)
+      return { kind: "kept", reason: "the cluster changed meanwhile" };
+    throw error;
+  }
+  if (await stillInUse()) {
+    await deps.store
+      .update(
+        drained.name,
+        { version: drained.version, clusterId: drained.clusterId },
+        { draining: false, updatedAt: deps.clock.now().toISOString() },
+      )
+      .catch(() => undefined); // a cluster that moved on meanwhile has no mark to clear
+    return { kind: "kept", reason: "a job came while the cluster was being drained" };
+  }
+  try {
+    return { kind: "deleted", cluster: await deleteCluster(drained.name) };
+  } catch (error) {
+    if (error instanceof ClusterNotFoundError || error instanceof InvalidTransitionError)
+      return { kind: "kept", reason: error.message };
+    throw error;
+  }
+}
+
+/**
  * A rule's `whenDone: delete`: once a job a rule made has finished, deletes its cluster when no job at
  * all (the rule's or anyone's) still uses it. Called each time such a job ends, so the last one to end
  * deletes the cluster; a new event arriving meanwhile finds the cluster deleting and is redelivered until
  * the rule can create a fresh one.
  */
 export function makeFinishTriggeredJob(
-  deps: Pick<ClusterDeps, "store"> & Pick<JobDeps, "jobs">,
+  deps: Pick<ClusterDeps, "store" | "clock"> & Pick<JobDeps, "jobs">,
   deleteCluster: (name: string) => Promise<Cluster>,
 ) {
   const inUse = clusterInUse(deps);
@@ -87,13 +136,7 @@ export function makeFinishTriggeredJob(
       return { kind: "kept", reason: "the cluster is still being created" };
     if (await inUse(job.clusterName, job.jobId))
       return { kind: "kept", reason: "other jobs still use the cluster" };
-    try {
-      return { kind: "deleted", cluster: await deleteCluster(cluster.name) };
-    } catch (error) {
-      if (error instanceof ClusterNotFoundError || error instanceof InvalidTransitionError)
-        return { kind: "kept", reason: error.message };
-      throw error;
-    }
+    return drainThenDelete(deps, cluster, () => inUse(job.clusterName, job.jobId), deleteCluster);
   };
 }
 
@@ -119,17 +162,24 @@ export function makeSweepIdleTriggerClusters(
         const cluster = await deps.store.get(summary.clusterName);
         if (!cluster || cluster.tags[TRIGGER_TAG] !== summary.name) continue;
         if (!SWEEPABLE.has(cluster.status) || cluster.updatedAt > idleBefore) continue;
-        if (await inUse(cluster.name)) continue;
+        if (await inUse(cluster.name)) {
+          // Marked draining by a whenDone that never finished its decision: let its jobs be handed over.
+          if (cluster.draining) {
+            await deps.store
+              .update(
+                cluster.name,
+                { version: cluster.version, clusterId: cluster.clusterId },
+                { draining: false, updatedAt: deps.clock.now().toISOString() },
+              )
+              .catch(() => undefined);
+          }
+          continue;
+        }
         // The newest job must have been left alone for the whole period too (it may have just ended).
         const [newest] = (await deps.jobs.list(cluster.name, { limit: 1 })).items;
         if (newest && (newest.updatedAt > idleBefore || newest.createdAt > idleBefore)) continue;
-        try {
-          await deleteCluster(cluster.name);
-          deleted.push(cluster.name);
-        } catch (error) {
-          if (!(error instanceof ClusterNotFoundError || error instanceof InvalidTransitionError))
-            throw error;
-        }
+        const outcome = await drainThenDelete(deps, cluster, () => inUse(cluster.name), deleteCluster);
+        if (outcome.kind === "deleted") deleted.push(cluster.name);
       }
       nextToken = page.nextToken;
     } while (nextToken);

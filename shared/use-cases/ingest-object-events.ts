@@ -239,6 +239,11 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
   async function settleIfClusterSettled(rule: TriggerRule, object: ObjectCreated, job: Job): Promise<void> {
     const cluster = await deps.store.get(job.clusterName);
     if (!cluster || cluster.clusterId !== job.clusterId) return; // a redelivery supersedes it; else the reconciler ends it
+    if (READY_CLUSTER_STATUSES.has(cluster.status) && cluster.draining) {
+      // whenDone is deciding whether to delete it: wait (redelivered), never hand a job to a cluster
+      // that may be going away.
+      throw new RetryLaterError(`cluster ${cluster.name} may be deleted (whenDone); the job waits`);
+    }
     if (READY_CLUSTER_STATUSES.has(cluster.status)) {
       const after = await releaseWaitingJob(deps, job, cluster); // throws when the scheduler is busy: retried
       if (after?.status === "FAILED") {

@@ -127,8 +127,9 @@ export function makeSettleWaitingJobs(
       readonly shouldStop?: () => boolean;
     } = {},
   ): Promise<SettleReport> {
-    const ready = READY_CLUSTER_STATUSES.has(cluster.status);
-    const gone = !ready && cluster.status !== "CREATE_IN_PROGRESS";
+    // A draining cluster may be about to go: its jobs wait until that is decided, one way or the other.
+    const ready = READY_CLUSTER_STATUSES.has(cluster.status) && !cluster.draining;
+    const gone = !READY_CLUSTER_STATUSES.has(cluster.status) && cluster.status !== "CREATE_IN_PROGRESS";
     if (!ready && !gone) return { released: 0, failed: 0 };
     let released = 0;
     let failed = 0;

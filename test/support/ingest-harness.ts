@@ -73,7 +73,7 @@ export function makeIngestHarness(
     settings: { idempotencyTtlSeconds: 3600, reconcileAfterSeconds: 300 },
   };
   const finished: { job: Job; outcome: string }[] = [];
-  const finish = makeFinishTriggeredJob({ store, jobs }, makeDeleteCluster(deps));
+  const finish = makeFinishTriggeredJob({ store, jobs, clock }, makeDeleteCluster(deps));
   const jobFinished = async (job: Job) => {
     const outcome = await finish(job);
     finished.push({ job, outcome: outcome.kind });

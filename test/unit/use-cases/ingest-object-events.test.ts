@@ -684,3 +684,94 @@ describe("S3 input: whenDone against a lagging index, a failed deletion, and a L
     expect((await h.jobsOf("crunch")).every((job) => job.waitingForCluster)).toBe(true);
   });
 });
+
+describe("S3 input: whenDone fenced against a job arriving as it decides", () => {
+  it("makes a job that arrives while whenDone drains the cluster wait, keeps the cluster, then hands the job over", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const [a] = await h.jobsOf("crunch");
+    if (!a) throw new Error("no job");
+    const late = upload("incoming/late.dat", "01");
+    let during: Awaited<ReturnType<typeof h.ingest>> | undefined;
+    const update = h.store.update.bind(h.store);
+    h.store.update = async (name, expected, changes, event) => {
+      const updated = await update(name, expected, changes, event);
+      // The very moment whenDone has marked the cluster draining, a new object comes in.
+      if (changes.draining === true && !during) during = await h.ingest(asSqs(late));
+      return updated;
+    };
+
+    await h.jobEnds(a);
+
+    expect(during?.report.batchItemFailures).toHaveLength(1); // the late job waits, and its event comes again
+    const cluster = await h.store.get("crunch");
+    expect(cluster).toMatchObject({ status: "CREATE_COMPLETE", draining: false }); // kept: a job came
+    const redelivered = await h.ingest(asSqs(late));
+    expect(redelivered.report.batchItemFailures).toEqual([]);
+    const lateJobs = (await h.jobsOf("crunch")).filter(
+      (job) => job.origin?.input.key === "incoming/late.dat",
+    );
+    expect(lateJobs).toHaveLength(1);
+    expect(lateJobs[0]).toMatchObject({ waitingForCluster: false, externalId: "ext-2" });
+  });
+
+  it("never hands a job to a cluster whenDone decided to delete: it moves to the next cluster of the name", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    const first = await h.stackReaches("crunch", "CREATE_COMPLETE");
+    const [a] = await h.jobsOf("crunch");
+    if (!a) throw new Error("no job");
+    const late = upload("incoming/late.dat", "01");
+    let during: Awaited<ReturnType<typeof h.ingest>> | undefined;
+    const update = h.store.update.bind(h.store);
+    h.store.update = async (name, expected, changes, event) => {
+      // whenDone has looked again and found no job; just before its delete lands, a new object comes in.
+      if (changes.status === "DELETE_IN_PROGRESS" && !during) during = await h.ingest(asSqs(late));
+      return update(name, expected, changes, event);
+    };
+
+    await h.jobEnds(a);
+    expect(during?.report.batchItemFailures).toHaveLength(1);
+    expect((await h.store.get("crunch"))?.status).toBe("DELETE_IN_PROGRESS");
+    expect(h.schedulers.of("crunch").submitCalls.map((call) => call.job.origin?.input.key)).toEqual([
+      "incoming/a.dat",
+    ]);
+    await h.stackReaches("crunch", "DELETE_COMPLETE");
+    await h.ingest(asSqs(late));
+    await h.stackReaches("crunch", "CREATE_COMPLETE");
+
+    const moved = h.schedulers
+      .of("crunch")
+      .submitCalls.filter((call) => call.job.origin?.input.key === "incoming/late.dat");
+    expect(moved).toHaveLength(1);
+    expect(moved[0]?.cluster.clusterId).not.toBe(first.clusterId);
+  });
+
+  it("lets the sweep clear a draining mark a whenDone left behind, so waiting jobs are handed over", async () => {
+    const h = makeIngestHarness();
+    await h.triggers.create(triggerRule({ whenDone: "delete" }));
+    await h.ingest(asSqs(upload("incoming/a.dat", "01")));
+    const cluster = await h.stackReaches("crunch", "CREATE_COMPLETE");
+    await h.store.update(
+      "crunch",
+      { version: cluster.version, clusterId: cluster.clusterId },
+      { draining: true, updatedAt: h.clock.now().toISOString() },
+    );
+    const waiting = await h.ingest(asSqs(upload("incoming/b.dat", "01")));
+    expect(waiting.report.batchItemFailures).toHaveLength(1);
+    h.clock.advance(601_000);
+
+    await makeSweepIdleTriggerClusters(
+      { store: h.store, clock: h.clock, jobs: h.jobs, triggers: h.triggers },
+      makeDeleteCluster(h),
+      600,
+    )();
+    const settled = await h.settle((await h.store.get("crunch")) ?? cluster);
+
+    expect((await h.store.get("crunch"))?.draining).toBe(false);
+    expect(settled.released).toBe(1);
+  });
+});
