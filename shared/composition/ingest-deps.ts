@@ -48,16 +48,17 @@ let workflow: TriggerWorkflow | undefined;
 export function triggerWorkflow(): TriggerWorkflow {
   if (workflow) return workflow;
   const clusters = clusterDeps();
+  const jobs = jobDeps();
   const deleteCluster = makeDeleteCluster(clusters);
-  const finish = makeFinishTriggeredJob({ ...jobDeps(), store: clusters.store }, deleteCluster);
+  const finish = makeFinishTriggeredJob(jobs, deleteCluster);
   const jobFinished = async (job: Job) => {
     await finish(job);
   };
   workflow = {
     jobFinished,
-    settleWaitingJobs: makeSettleWaitingJobs(jobDeps(), jobFinished),
+    settleWaitingJobs: makeSettleWaitingJobs(jobs, jobFinished),
     sweepIdleClusters: makeSweepIdleTriggerClusters(
-      { store: clusters.store, clock: systemClock, jobs: jobDeps().jobs, triggers: triggerStores().triggers },
+      { ...jobs, triggers: triggerStores().triggers },
       deleteCluster,
       IDLE_CLUSTER_SECONDS,
     ),

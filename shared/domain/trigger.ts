@@ -12,6 +12,9 @@ export type WhenDone = (typeof WHEN_DONE)[number];
 export const INPUT_FIELDS = ["uri", "bucket", "key", "prefix", "size"] as const;
 export type InputField = (typeof INPUT_FIELDS)[number];
 
+/** The tag every cluster a rule creates carries, naming the rule. */
+export const TRIGGER_TAG = "hpc-cluster-api:trigger";
+
 /** The marker object that closes a `per-batch` prefix when the rule names no suffix. */
 export const DEFAULT_BATCH_MARKER = "_SUCCESS";
 

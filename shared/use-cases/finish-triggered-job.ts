@@ -5,9 +5,9 @@ import {
   InvalidTransitionError,
 } from "../domain/errors.ts";
 import { isTerminalJob, type Job, type JobStatus } from "../domain/job.ts";
+import { TRIGGER_TAG } from "../domain/trigger.ts";
 import type { TriggerStore } from "../ports/trigger-store.ts";
 import type { ClusterDeps, JobDeps } from "./deps.ts";
-import { TRIGGER_TAG } from "./ingest-object-events.ts";
 
 /** Cluster statuses the sweep may delete from: up and idle, failed to create, or failed to delete. */
 const SWEEPABLE: ReadonlySet<string> = new Set([

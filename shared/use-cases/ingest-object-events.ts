@@ -9,7 +9,7 @@ import {
 import { renderJob } from "../domain/input-template.ts";
 import type { Job, JobSpec, JobStatus } from "../domain/job.ts";
 import { type ObjectCreated, parseObjectEvents } from "../domain/s3-event.ts";
-import type { TriggerInput, TriggerRule } from "../domain/trigger.ts";
+import { TRIGGER_TAG, type TriggerInput, type TriggerRule } from "../domain/trigger.ts";
 import { type InputUriFor, matchRule } from "../domain/trigger-matching.ts";
 import { deterministicUlid } from "../domain/ulid.ts";
 import type { InputLedger, ObjectEventRef } from "../ports/input-ledger.ts";
@@ -17,6 +17,7 @@ import type { TriggerStore } from "../ports/trigger-store.ts";
 import type { CreateClusterOutcome } from "./create-cluster.ts";
 import type { ClusterDeps, JobDeps } from "./deps.ts";
 import { REFUSED_REASON_PREFIX } from "./dispatch-job.ts";
+import { runConcurrently } from "./run-concurrently.ts";
 import {
   clusterFailedReason,
   failWaitingJob,
@@ -107,9 +108,6 @@ function reachedScheduler(job: Job): boolean {
     job.statusReason?.startsWith(WOULD_NOT_SUBMIT) === true
   );
 }
-
-/** The tag every cluster a rule creates carries, naming the rule. */
-export const TRIGGER_TAG = "hpc-cluster-api:trigger";
 
 /**
  * Turns S3 object-created events into jobs, exactly once per object version on top of S3's at-least-once,
@@ -464,32 +462,30 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
       counts.unmatched += item.ignored.length;
       for (const object of item.objects) {
         counts.objects++;
-        const lane = `${object.bucket}/${object.key}`;
-        lanes.set(lane, [...(lanes.get(lane) ?? []), { itemId: item.itemId, object }]);
+        const key = `${object.bucket}/${object.key}`;
+        const lane = lanes.get(key);
+        if (lane) lane.push({ itemId: item.itemId, object });
+        else lanes.set(key, [{ itemId: item.itemId, object }]);
       }
     }
-    const queue = [...lanes.values()];
-    async function worker(): Promise<void> {
-      for (let lane = queue.shift(); lane; lane = queue.shift()) {
-        let laneFailed = false;
-        for (const { itemId, object } of lane) {
-          // After a failure, the key's later events come again too: taken now, a newer version would make
-          // the failed (older) one "older" on its redelivery, and it would never get its job.
-          if (laneFailed || failedItems.has(itemId)) {
-            failedItems.add(itemId);
-            continue;
-          }
-          try {
-            await ingestObject(object);
-          } catch (error) {
-            laneFailed = true;
-            failedItems.add(itemId);
-            deps.onItemFailed?.(itemId, object, error);
-          }
+    await runConcurrently([...lanes.values()], KEY_CONCURRENCY, async (lane) => {
+      let laneFailed = false;
+      for (const { itemId, object } of lane) {
+        // After a failure, the key's later events come again too: taken now, a newer version would make
+        // the failed (older) one "older" on its redelivery, and it would never get its job.
+        if (laneFailed || failedItems.has(itemId)) {
+          failedItems.add(itemId);
+          continue;
+        }
+        try {
+          await ingestObject(object);
+        } catch (error) {
+          laneFailed = true;
+          failedItems.add(itemId);
+          deps.onItemFailed?.(itemId, object, error);
         }
       }
-    }
-    await Promise.all(Array.from({ length: Math.min(KEY_CONCURRENCY, queue.length) }, worker));
+    });
     counts.failed = failedItems.size;
     return {
       sqs: parsed.sqs,

@@ -3,6 +3,7 @@ import { isTerminalJob, type Job } from "../domain/job.ts";
 import type { JobDeps } from "./deps.ts";
 import { dispatchJob, isFinalRefusal } from "./dispatch-job.ts";
 import { mutateJob } from "./mutate-job.ts";
+import { runConcurrently } from "./run-concurrently.ts";
 
 /** Cluster statuses in which a cluster takes jobs (as job submission has them). */
 export const READY_CLUSTER_STATUSES: ReadonlySet<ClusterStatus> = new Set([
@@ -154,18 +155,9 @@ export function makeSettleWaitingJobs(
         await onFailed(after);
       }
     };
-    // A few at a time: a Slurm hand-over can take seconds, and a cluster may have many jobs waiting.
-    const queue = await waitingJobsOf(deps, cluster);
-    const worker = async () => {
-      // What is left waits for the next stack event's redelivery or the reconciler.
-      for (let job = queue.shift(); job && !options.shouldStop?.(); job = queue.shift()) await settle(job);
-    };
-    // Every worker runs to its end before an error is reported: none is left handing a job over.
-    const results = await Promise.allSettled(
-      Array.from({ length: Math.min(SETTLE_CONCURRENCY, queue.length) }, worker),
-    );
-    const failure = results.find((result) => result.status === "rejected");
-    if (failure) throw failure.reason;
+    // A few at a time: a Slurm hand-over can take seconds, and a cluster may have many jobs waiting. What
+    // is left when told to stop waits for the next stack event's redelivery or the reconciler.
+    await runConcurrently(await waitingJobsOf(deps, cluster), SETTLE_CONCURRENCY, settle, options);
     return { released, failed };
   };
 }
