@@ -29,23 +29,11 @@ export const INPUT_ENVIRONMENT: Readonly<Record<InputField, string>> = {
   size: "HPC_INPUT_SIZE",
 };
 
-/** A job name as AWS Batch and the submit API accept it. */
-export const JOB_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-
 /** The object size `sampleInput` reports (1 MiB). */
 export const SAMPLE_SIZE = "1048576";
 
 const KNOWN_PLACEHOLDERS = INPUT_FIELDS.map((field) => `\${input.${field}}`).join(", ");
 const INPUT_VARIABLES = INPUT_FIELDS.map((field) => `$${INPUT_ENVIRONMENT[field]}`).join(", ");
-
-/** Values as long and as awkward as an event can carry, to check what a name becomes at worst. */
-const LONGEST_INPUT: TriggerInput = {
-  uri: `s3://${"b".repeat(63)}/${"é ü/".repeat(256)}`,
-  bucket: "b".repeat(63),
-  key: "é ü/".repeat(256),
-  prefix: "é ü/".repeat(256),
-  size: String(Number.MAX_SAFE_INTEGER),
-};
 
 /**
  * The problems with a rule's job template, each under `path`:
@@ -53,8 +41,8 @@ const LONGEST_INPUT: TriggerInput = {
  *   `INPUT_FIELDS` (exact and case-sensitive; `${input}` and `${input.}` included);
  * - in a script, any `${input...}` at all: a script is a shell program run as written, never
  *   substituted, so it reads the `HPC_INPUT_*` environment variables instead;
- * - a name that could not become a valid job name once substituted (a safety net: `renderJob`
- *   sanitizes every name into a valid one).
+ * - a placeholder in the program (`command[0]`): whoever can upload to the bucket must not choose what
+ *   runs, only what it reads.
  */
 export function templatePlaceholderIssues(template: JobTemplate, path = "body.job"): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -85,10 +73,12 @@ export function templatePlaceholderIssues(template: JobTemplate, path = "body.jo
       });
     }
   }
-  if (!JOB_NAME_PATTERN.test(jobNameFrom(substitute(template.name, LONGEST_INPUT)))) {
+  const program = template.spec.command?.[0];
+  if (program !== undefined && placeholdersIn(program).length > 0) {
     issues.push({
-      path: `${path}.name`,
-      message: "the name cannot become a valid job name once substituted.",
+      path: `${path}.command[0]`,
+      message:
+        'the program cannot come from the event (whoever uploads would choose what runs): name it, and pass the input as an argument, e.g. ["process", "${input.uri}"].',
     });
   }
   return issues;
@@ -123,7 +113,7 @@ export function renderJob(template: JobTemplate, input: TriggerInput): { name: s
 }
 
 /**
- * Makes any text a valid job name ({@link JOB_NAME_PATTERN}): every character other than letters,
+ * Makes any text a valid job name ({@link JOB_NAME}): every character other than letters,
  * digits, `_` and `-` becomes `-`, runs of `-` collapse into one, a `j` goes first when the text does not
  * start with a letter or digit, and the result is cut to 128 characters.
  */

@@ -1,6 +1,9 @@
 import type { JobOrigin } from "./trigger.ts";
 import * as z from "./zod.ts";
 
+/** A job name, as AWS Batch takes it (and so every scheduler here): 1-128 letters, digits, '-' and '_'. */
+export const JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
 /** Job statuses, in AWS Batch's vocabulary (Slurm and local jobs are mapped onto it). */
 export const JOB_STATUSES = [
   "SUBMITTED",

@@ -1,6 +1,7 @@
 import type { Cluster } from "./cluster.ts";
 import { clusterUserFor } from "./cluster-spec.ts";
 import { RequestValidationError } from "./errors.ts";
+import { JOB_NAME } from "./job.ts";
 
 /** Options the pcluster v2 CLI flags in `additional_parameters` map to. */
 export interface CommandOptions {
@@ -140,8 +141,7 @@ export function parseSubmitJobParameters(header: string | undefined): SubmitJobO
       case "--job-name":
       case "-J": {
         const name = value();
-        if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(name))
-          fail(flag, "takes 1-128 letters, digits, '-' and '_'");
+        if (!JOB_NAME.test(name)) fail(flag, "takes 1-128 letters, digits, '-' and '_'");
         options.name = name;
         break;
       }

@@ -1,6 +1,6 @@
 import { ClusterStatusSchema } from "../domain/cluster.ts";
 import { CLUSTER_NAME } from "../domain/cluster-spec.ts";
-import { JobStatusSchema } from "../domain/job.ts";
+import { JOB_NAME, JobStatusSchema } from "../domain/job.ts";
 import { TRIGGER_MODES, WHEN_DONE } from "../domain/trigger.ts";
 import * as z from "../domain/zod.ts";
 
@@ -136,12 +136,7 @@ export const RetryStrategySchema = z.strictObject({
 const submitJobFields = {
   name: z
     .string()
-    .check(
-      z.regex(
-        /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/,
-        "1-128 letters, digits, '-' and '_', starting with a letter or digit",
-      ),
-    ),
+    .check(z.regex(JOB_NAME, "1-128 letters, digits, '-' and '_', starting with a letter or digit")),
   command: z.optional(
     z
       .array(z.string().check(z.maxLength(8192)))

@@ -27,7 +27,7 @@ import {
   RequestValidationError,
   UpstreamError,
 } from "../../domain/errors.ts";
-import type { Job, JobAttempt, JobObservation, JobSpec } from "../../domain/job.ts";
+import { JOB_NAME, type Job, type JobAttempt, type JobObservation, type JobSpec } from "../../domain/job.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { JobScheduler, LogLine } from "../../ports/job-scheduler.ts";
 import { mapAwsError } from "./cloudformation-stack-provisioner.ts";
@@ -67,8 +67,6 @@ export const DESCRIBE_BATCH_SIZE = 100;
 
 // AWS Batch's own limits (SubmitJob API reference, user guide), checked before the call so that a bad job
 // is a 400 naming the field rather than a Batch error, or worse a job that fails later.
-/** Job names: up to 128 letters, digits, hyphens and underscores, the first alphanumeric. */
-export const BATCH_JOB_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const MAX_TAGS = 50;
 const MAX_EVALUATE_ON_EXIT = 5;
 const MAX_DEPENDENCIES = 20;
@@ -164,7 +162,7 @@ export function containerOverrides(spec: JobSpec): ContainerOverrides {
  */
 export function batchJobIssues(name: string, spec: JobSpec, tags: Readonly<Record<string, string>> = {}) {
   const issues: FieldIssue[] = [];
-  if (!BATCH_JOB_NAME.test(name)) {
+  if (!JOB_NAME.test(name)) {
     issues.push(issue("body.name", "1-128 letters, digits, '-' and '_', starting with a letter or digit"));
   }
   if ((spec.command === undefined) === (spec.script === undefined)) {

@@ -16,6 +16,7 @@ import {
 } from "../../domain/errors.ts";
 import {
   isTerminalJob,
+  JOB_NAME,
   JOB_STATUSES,
   type Job,
   type JobAttempt,
@@ -25,7 +26,7 @@ import {
 } from "../../domain/job.ts";
 import type { Clock } from "../../ports/clock.ts";
 import type { JobScheduler, LogLine } from "../../ports/job-scheduler.ts";
-import { BATCH_JOB_NAME, INPUT_URI_ENV, type ResolveExternalId, SCRIPT_ENV } from "./batch-job-scheduler.ts";
+import { INPUT_URI_ENV, type ResolveExternalId, SCRIPT_ENV } from "./batch-job-scheduler.ts";
 import { mapAwsError } from "./cloudformation-stack-provisioner.ts";
 
 /*
@@ -150,7 +151,7 @@ export function slurmTime(seconds: number): string {
  */
 export function slurmJobIssues(name: string, spec: JobSpec): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  if (!BATCH_JOB_NAME.test(name)) {
+  if (!JOB_NAME.test(name)) {
     issues.push(issue("body.name", "1-128 letters, digits, '-' and '_', starting with a letter or digit"));
   }
   if ((spec.command === undefined) === (spec.script === undefined)) {

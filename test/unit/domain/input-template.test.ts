@@ -2,7 +2,6 @@
 import { describe, expect, it } from "vitest";
 import {
   INPUT_ENVIRONMENT,
-  JOB_NAME_PATTERN,
   jobNameFrom,
   renderJob,
   SAMPLE_SIZE,
@@ -10,7 +9,7 @@ import {
   sampleKey,
   templatePlaceholderIssues,
 } from "#shared/domain/input-template.ts";
-import type { JobSpec } from "#shared/domain/job.ts";
+import { JOB_NAME, type JobSpec } from "#shared/domain/job.ts";
 import type { JobTemplate, TriggerInput, TriggerRule } from "#shared/domain/trigger.ts";
 import { matchRule } from "#shared/domain/trigger-matching.ts";
 import { seededRandom } from "../../support/seeded-random.ts";
@@ -94,7 +93,9 @@ describe("templatePlaceholderIssues", () => {
   });
 
   it("reports each distinct unknown placeholder once per place", () => {
-    const issues = templatePlaceholderIssues(template({ command: ["${input.a}-${input.a}-${input.b}"] }));
+    const issues = templatePlaceholderIssues(
+      template({ command: ["process", "${input.a}-${input.a}-${input.b}"] }),
+    );
     expect(issues.map((issue) => issue.message)).toEqual([
       expect.stringContaining("${input.a}"),
       expect.stringContaining("${input.b}"),
@@ -103,14 +104,26 @@ describe("templatePlaceholderIssues", () => {
 
   it("collects the issues of every place", () => {
     const job = template(
-      { command: ["${input.x}"], environment: { A: "ok", B: "${input.y}" } },
+      { command: ["process", "${input.x}"], environment: { A: "ok", B: "${input.y}" } },
       "${input.z}",
     );
     expect(templatePlaceholderIssues(job).map((issue) => issue.path)).toEqual([
       "body.job.name",
-      "body.job.command[0]",
+      "body.job.command[1]",
       "body.job.environment.B",
     ]);
+  });
+
+  it("refuses any placeholder in the program itself: an uploader must not choose what runs", () => {
+    for (const program of ["${input.key}", "/opt/${input.prefix}run"]) {
+      expect(templatePlaceholderIssues(template({ command: [program, "x"] }))).toEqual([
+        {
+          path: "body.job.command[0]",
+          message: expect.stringContaining("the program cannot come from the event"),
+        },
+      ]);
+    }
+    expect(templatePlaceholderIssues(template({ command: ["/opt/run", "${input.key}"] }))).toEqual([]);
   });
 
   it("puts the issues under the path it is given", () => {
@@ -259,7 +272,7 @@ describe("renderJob", () => {
     for (let round = 0; round < 300; round += 1) {
       const name = `${text(Math.floor(random() * 20))}\${input.key}${text(Math.floor(random() * 20))}`;
       const rendered = renderJob(template({}, name), withKey(text(Math.floor(random() * 300)))).name;
-      expect(rendered).toMatch(JOB_NAME_PATTERN);
+      expect(rendered).toMatch(JOB_NAME);
       expect(jobNameFrom(rendered)).toBe(rendered);
     }
   });
@@ -330,7 +343,7 @@ describe("sampleInput", () => {
   it("gives input that renders a template without issues", () => {
     const job = template({ command: ["proc", "${input.uri}"] }, "run-${input.key}");
     const { name, spec } = renderJob(job, sampleInput(rule("per-batch", "in/"), uriFor));
-    expect(name).toMatch(JOB_NAME_PATTERN);
+    expect(name).toMatch(JOB_NAME);
     expect(spec.command).toEqual(["proc", "dir:input-bucket:in/"]);
   });
 });

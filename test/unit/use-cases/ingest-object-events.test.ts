@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryJobStore } from "#shared/adapters/local/memory-job-store.ts";
 import { ServiceUnavailableError, UpstreamError } from "#shared/domain/errors.ts";
+import { JOB_NAME } from "#shared/domain/job.ts";
 import type { JobListRequest } from "#shared/ports/job-store.ts";
 import { makeDeleteCluster } from "#shared/use-cases/delete-cluster.ts";
 import { makeSweepIdleTriggerClusters } from "#shared/use-cases/finish-triggered-job.ts";
@@ -352,7 +353,7 @@ describe("S3 input: what is not an object creation", () => {
     expect(jobs.map((job) => job.origin?.input.key).sort()).toEqual([...keys].sort());
     for (const job of jobs) {
       expect(job.spec.command?.[1]).toBe(`s3://${BUCKET}/${job.origin?.input.key}`);
-      expect(job.name).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/);
+      expect(job.name).toMatch(JOB_NAME);
     }
   });
 });
