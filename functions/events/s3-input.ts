@@ -38,8 +38,14 @@ async function ingestWithOutcome(event: unknown) {
   for (const [name, value] of Object.entries(counts)) {
     if (name !== "objects" && value > 0) putMetric("S3InputEvents", value, { outcome: name });
   }
-  if (counts.malformed > 0 || (counts.objects === 0 && counts.failed === 0))
-    logger.warn("s3 input: records skipped", { ...counts });
+  // Each unreadable record says why (the reasons are short and never echo the input).
+  if (counts.malformed > 0)
+    logger.warn("s3 input: unreadable records skipped", {
+      ...counts,
+      malformed: outcome.malformed.slice(0, 20),
+    });
+  else if (counts.objects === 0 && counts.failed === 0)
+    logger.warn("s3 input: nothing to take", { ...counts });
   else logger.info("s3 input", { ...counts });
   return outcome;
 }

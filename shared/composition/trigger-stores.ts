@@ -13,11 +13,6 @@ export interface TriggerStores {
 
 let cached: TriggerStores | undefined;
 
-/** Hands in other stores (in-memory ones) before the handlers load. */
-export function useTriggerStores(stores: TriggerStores): void {
-  cached = stores;
-}
-
 /**
  * The DynamoDB trigger stores, in the same table as everything else. A module apart from `stores.ts` so
  * that the cluster and job handlers do not carry them in their bundles.

@@ -83,6 +83,8 @@ export type IngestDeps = Pick<ClusterDeps, "store" | "clock"> &
 export interface IngestOutcome {
   readonly report: IngestReport;
   readonly sqs: boolean;
+  /** Why each unreadable record was skipped, by item: for the log, so that nobody has to guess. */
+  readonly malformed: readonly { readonly itemId: string; readonly reasons: readonly string[] }[];
 }
 
 /** A failure that another delivery of the same event can get past (the cluster is being deleted). */
@@ -489,6 +491,9 @@ export function makeIngestObjectEvents(deps: IngestDeps) {
     counts.failed = failedItems.size;
     return {
       sqs: parsed.sqs,
+      malformed: parsed.items
+        .filter((item) => item.malformed.length > 0)
+        .map((item) => ({ itemId: item.itemId, reasons: item.malformed })),
       report: { batchItemFailures: [...failedItems].map((itemIdentifier) => ({ itemIdentifier })), counts },
     };
   };

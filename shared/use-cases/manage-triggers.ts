@@ -60,7 +60,7 @@ const MAX_ARGUMENT_LENGTH = 8192;
 const MAX_ENVIRONMENT_VALUE_LENGTH = 32_768;
 
 /** The largest rule stored: DynamoDB's 400 KB item limit, less room for keys and `recentFailures`. */
-export const MAX_RULE_BYTES = 360 * 1024;
+const MAX_RULE_BYTES = 360 * 1024;
 
 /**
  * Creates a rule, after checking everything an event would need, so that a rule that cannot work is a
@@ -105,6 +105,14 @@ export function makeCreateTrigger(deps: TriggerDeps) {
       version: 1,
     };
 
+    // DynamoDB keeps at most 400 KB per item, with room for the failures the rule will collect.
+    const size = Buffer.byteLength(JSON.stringify(rule));
+    if (size > MAX_RULE_BYTES) {
+      throw new PayloadTooLargeError(
+        `The rule takes ${Math.ceil(size / 1024)} KiB stored; at most ${MAX_RULE_BYTES / 1024} KiB (the job script and the cluster template together): keep large inputs in S3.`,
+      );
+    }
+
     const input = sampleInput(rule, (bucket, key) => `s3://${bucket}/${key}`);
     const rendered = renderJob(command.job, input);
     const renderedIssues = renderedJobIssues(rendered.spec);
@@ -137,13 +145,6 @@ export function makeCreateTrigger(deps: TriggerDeps) {
       }
     }
 
-    // DynamoDB keeps at most 400 KB per item, with room for the failures the rule will collect.
-    const size = Buffer.byteLength(JSON.stringify(rule));
-    if (size > MAX_RULE_BYTES) {
-      throw new PayloadTooLargeError(
-        `The rule takes ${Math.ceil(size / 1024)} KiB stored; at most ${MAX_RULE_BYTES / 1024} KiB (the job script and the cluster template together): keep large inputs in S3.`,
-      );
-    }
     await deps.triggers.create(rule);
 
     const warnings: ConfigWarning[] = [];
@@ -315,12 +316,9 @@ async function sharedClusterWarnings(triggers: TriggerStore, rule: TriggerRule):
           message: `Rule '${other.name}' also runs on cluster '${rule.clusterName}' with whenDone: ${other.whenDone}; a cluster is deleted only when no job at all uses it, but the rules disagree on what to do with it.`,
         });
       }
+      if (!rule.clusterTemplate) continue;
       const otherTemplate = (await triggers.get(other.name))?.clusterTemplate?.configuration;
-      if (
-        otherTemplate !== undefined &&
-        rule.clusterTemplate &&
-        otherTemplate !== rule.clusterTemplate.configuration
-      ) {
+      if (otherTemplate !== undefined && otherTemplate !== rule.clusterTemplate.configuration) {
         warnings.push({
           path: "body.clusterTemplate",
           message: `Rule '${other.name}' creates cluster '${rule.clusterName}' from another template: whichever rule's event comes first decides what the cluster is.`,

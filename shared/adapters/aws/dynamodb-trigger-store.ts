@@ -176,11 +176,7 @@ export class DynamoDbTriggerStore implements TriggerStore {
     const names = items.slice(0, request.limit).map((item) => String(item[BY_NAME_INDEX.sortKey]));
     // The index gives the names only (its projection is the clusters' and jobs', and a table made before
     // triggers existed keeps it): the summaries come from the rules themselves, in the index's order.
-    const byName = new Map((await this.#batchGet(names, true)).map((rule) => [rule.name, rule]));
-    const page = names.flatMap((name) => {
-      const rule = byName.get(name);
-      return rule === undefined ? [] : [toSummary(rule)];
-    });
+    const page = (await this.#batchGet(names, true)).map(toSummary);
     const last = names.at(-1);
     if (items.length <= request.limit || last === undefined) return { items: page };
     return {
@@ -192,17 +188,7 @@ export class DynamoDbTriggerStore implements TriggerStore {
   async listForBucket(bucket: string): Promise<readonly TriggerRule[]> {
     // The index holds summaries only; it gives the names, the table the rules.
     const summaries = await this.#queryIndex(BY_STATUS_INDEX, keys.triggerBucket(bucket), undefined);
-    const names = summaries.map((item) => String(item[BY_STATUS_INDEX.sortKey]));
-    const byName = new Map<string, TriggerRule>();
-    for (let i = 0; i < names.length; i += BATCH_GET_KEYS) {
-      for (const rule of await this.#batchGet(names.slice(i, i + BATCH_GET_KEYS)))
-        byName.set(rule.name, rule);
-    }
-    // In the index's order (by name); a rule deleted since the query is simply not there.
-    return names.flatMap((name) => {
-      const rule = byName.get(name);
-      return rule === undefined ? [] : [rule];
-    });
+    return this.#batchGet(summaries.map((item) => String(item[BY_STATUS_INDEX.sortKey])));
   }
 
   async remove(name: string): Promise<boolean> {
@@ -307,9 +293,24 @@ export class DynamoDbTriggerStore implements TriggerStore {
     return items;
   }
 
-  /** The rules under `names` that exist, in no particular order (at most 100 names). */
-  /** The rules named, in full or (`summaryOnly`) just their summary fields: a listing reads no templates. */
+  /**
+   * The rules named that exist, in the order of `names` (a rule deleted since its name was read is simply
+   * not there), in full or (`summaryOnly`) just their summary fields: a listing reads no templates.
+   */
   async #batchGet(names: readonly string[], summaryOnly = false): Promise<TriggerRule[]> {
+    const byName = new Map<string, TriggerRule>();
+    for (let i = 0; i < names.length; i += BATCH_GET_KEYS) {
+      for (const rule of await this.#batchGetUpTo100(names.slice(i, i + BATCH_GET_KEYS), summaryOnly))
+        byName.set(rule.name, rule);
+    }
+    return names.flatMap((name) => {
+      const rule = byName.get(name);
+      return rule === undefined ? [] : [rule];
+    });
+  }
+
+  /** One BatchGetItem's worth (at most 100 names), unread keys asked for again; in no particular order. */
+  async #batchGetUpTo100(names: readonly string[], summaryOnly: boolean): Promise<TriggerRule[]> {
     const rules: TriggerRule[] = [];
     let pending: Record<string, unknown>[] = names.map((name) => keys.trigger(name));
     const projection = summaryOnly

@@ -316,7 +316,7 @@ describe("S3 input: what is not an object creation", () => {
     const h = makeIngestHarness();
     await h.triggers.create(triggerRule());
 
-    const { report } = await h.ingest(
+    const { report, malformed } = await h.ingest(
       sqsEvent(
         sqsMessage("{not json", "m1"),
         sqsMessage({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: BUCKET }, "m2"),
@@ -326,6 +326,9 @@ describe("S3 input: what is not an object creation", () => {
 
     expect(report.batchItemFailures).toEqual([]);
     expect(report.counts).toMatchObject({ objects: 0, malformed: 2, unmatched: 1, jobs: 0 });
+    // Each skipped record says why, for the log.
+    expect(malformed.map((item) => item.itemId)).toEqual(["m1", "m3"]);
+    expect(malformed[1]?.reasons).toEqual([expect.stringMatching(/sequencer/)]);
   });
 
   it("never throws, whatever the event", async () => {
