@@ -21,13 +21,20 @@ export function decodeScript(script: string, path: string): string {
   });
 }
 
-/** The job as the domain takes it, from a validated request body. */
-export function toJobSpec(body: SubmitJobBody): JobSpec {
+/** The job fields of a request: a submission's, or (without dependencies or input) a rule's template. */
+export type JobFields = Omit<SubmitJobBody, "name" | "clientToken" | "dependsOn" | "inputUri"> &
+  Partial<Pick<SubmitJobBody, "dependsOn" | "inputUri">>;
+
+/**
+ * The job as the domain takes it, from validated request fields; a base64 script is decoded, its errors
+ * naming `scriptPath`.
+ */
+export function toJobSpec(body: JobFields, scriptPath = "body.script"): JobSpec {
   const script =
     body.script === undefined
       ? undefined
       : body.scriptEncoding === "base64"
-        ? decodeScript(body.script, "body.script")
+        ? decodeScript(body.script, scriptPath)
         : body.script;
   return {
     ...(body.command ? { command: body.command } : {}),
@@ -37,7 +44,7 @@ export function toJobSpec(body: SubmitJobBody): JobSpec {
     ...(body.memoryMiB !== undefined ? { memoryMiB: body.memoryMiB } : {}),
     environment: body.environment,
     ...(body.arraySize !== undefined ? { arraySize: body.arraySize } : {}),
-    dependsOn: body.dependsOn,
+    dependsOn: body.dependsOn ?? [],
     ...(body.retryStrategy ? { retryStrategy: body.retryStrategy } : {}),
     ...(body.timeoutSeconds !== undefined ? { timeoutSeconds: body.timeoutSeconds } : {}),
     ...(body.nodes !== undefined ? { nodes: body.nodes } : {}),

@@ -1,7 +1,7 @@
 import { MAX_CONFIG_BYTES } from "../domain/config/index.ts";
 import type { JobTemplate } from "../domain/trigger.ts";
 import type { CreateTriggerCommand } from "../use-cases/manage-triggers.ts";
-import { decodeScript, MAX_SCRIPT_BYTES } from "./job-request.ts";
+import { MAX_SCRIPT_BYTES, toJobSpec } from "./job-request.ts";
 import type { CreateTriggerBody, TriggerJobTemplateBody } from "./request-schemas.ts";
 
 /**
@@ -16,29 +16,7 @@ export const MAX_TRIGGER_BODY_BYTES = Math.ceil(((MAX_SCRIPT_BYTES + MAX_CONFIG_
  * gives it, through `${input.uri}`).
  */
 export function toJobTemplate(job: TriggerJobTemplateBody): JobTemplate {
-  const script =
-    job.script === undefined
-      ? undefined
-      : job.scriptEncoding === "base64"
-        ? decodeScript(job.script, "body.job.script")
-        : job.script;
-  return {
-    name: job.name,
-    spec: {
-      ...(job.command ? { command: job.command } : {}),
-      ...(script !== undefined ? { script } : {}),
-      ...(job.image ? { image: job.image } : {}),
-      ...(job.vcpus !== undefined ? { vcpus: job.vcpus } : {}),
-      ...(job.memoryMiB !== undefined ? { memoryMiB: job.memoryMiB } : {}),
-      environment: job.environment,
-      ...(job.arraySize !== undefined ? { arraySize: job.arraySize } : {}),
-      dependsOn: [],
-      ...(job.retryStrategy ? { retryStrategy: job.retryStrategy } : {}),
-      ...(job.timeoutSeconds !== undefined ? { timeoutSeconds: job.timeoutSeconds } : {}),
-      ...(job.nodes !== undefined ? { nodes: job.nodes } : {}),
-      ...(job.logGroup ? { logGroup: job.logGroup } : {}),
-    },
-  };
+  return { name: job.name, spec: toJobSpec(job, "body.job.script") };
 }
 
 /** The create command, from a validated `POST /v1/triggers` body and the caller. */
