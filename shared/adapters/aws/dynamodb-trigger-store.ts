@@ -14,12 +14,17 @@ import {
   TriggerExistsError,
 } from "../../domain/errors.ts";
 import { MAX_TRIGGER_FAILURES, type TriggerFailure, type TriggerRule } from "../../domain/trigger.ts";
-import * as z from "../../domain/zod.ts";
 import type { Page, PageRequest } from "../../ports/page.ts";
 import { TRIGGER_SUMMARY_FIELDS, type TriggerStore, type TriggerSummary } from "../../ports/trigger-store.ts";
 import { callDynamoDb, isConditionalCheckFailed } from "./dynamodb-client.ts";
 import { pickDefined, rawString, withoutAttributes } from "./dynamodb-items.ts";
-import { assertPageLimit, assertPageTokenSecret, decodePageToken, encodePageToken } from "./page-token.ts";
+import {
+  assertPageLimit,
+  assertPageTokenSecret,
+  ClusterListPositionSchema,
+  decodePageToken,
+  encodePageToken,
+} from "./page-token.ts";
 import { BY_NAME_INDEX, BY_STATUS_INDEX, KEY_ATTRIBUTES, keys, PARTITION_KEY } from "./table-schema.ts";
 
 /*
@@ -31,7 +36,6 @@ import { BY_NAME_INDEX, BY_STATUS_INDEX, KEY_ATTRIBUTES, keys, PARTITION_KEY } f
 export const TRIGGER_LIST_SCOPE = "triggers";
 
 /** Resume the rule listing after this name (exclusive). */
-export const TriggerListPositionSchema = z.strictObject({ after: z.string().check(z.minLength(1)) });
 
 /**
  * The failures a rule keeps once `failure` is added: newest first, at most `MAX_TRIGGER_FAILURES`. Both
@@ -74,11 +78,6 @@ function toSummary(rule: TriggerRule): TriggerSummary {
   return pickDefined<TriggerSummary>(rule as unknown as Record<string, unknown>, TRIGGER_SUMMARY_FIELDS);
 }
 
-/** A deep copy without undefined values: DynamoDB must never be asked to write one. */
-function withoutUndefined<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
 /** A short random pause, so that writers who lost a race do not collide again in lockstep. */
 function backoff(attempt: number): Promise<void> {
   const ms = Math.random() * Math.min(5 * 2 ** attempt, 200);
@@ -106,7 +105,7 @@ export class DynamoDbTriggerStore implements TriggerStore {
   async create(rule: TriggerRule): Promise<void> {
     const nonce = randomUUID();
     const item: Record<string, unknown> = {
-      ...withoutUndefined(rule),
+      ...rule,
       ...keys.trigger(rule.name),
       [BY_NAME_INDEX.partitionKey]: keys.triggers,
       [BY_NAME_INDEX.sortKey]: rule.name,
@@ -167,7 +166,7 @@ export class DynamoDbTriggerStore implements TriggerStore {
     const after =
       request.nextToken === undefined
         ? undefined
-        : decodePageToken(request.nextToken, TRIGGER_LIST_SCOPE, this.#secret, TriggerListPositionSchema)
+        : decodePageToken(request.nextToken, TRIGGER_LIST_SCOPE, this.#secret, ClusterListPositionSchema)
             .after;
 
     // One item more than the page tells whether another page exists, so no token ever leads to an empty
@@ -235,7 +234,7 @@ export class DynamoDbTriggerStore implements TriggerStore {
                 "#createdAt": "createdAt",
               },
               ExpressionAttributeValues: {
-                ":failures": withoutUndefined(withFailure(seen.recentFailures ?? [], failure)),
+                ":failures": withFailure(seen.recentFailures ?? [], failure),
                 ":one": 1,
                 ":seen": seen.version,
                 ":createdAt": seen.createdAt,

@@ -97,7 +97,7 @@ export function eventsScope(clusterId: string): string {
   return `events:${clusterId}`;
 }
 
-/** Resume a cluster listing after this name (exclusive). */
+/** Resume a listing by name (clusters, trigger rules) after this name (exclusive). */
 export const ClusterListPositionSchema = z.strictObject({ after: z.string().check(z.minLength(1)) });
 
 /**

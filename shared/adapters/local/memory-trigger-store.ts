@@ -3,10 +3,11 @@ import { TriggerExistsError } from "../../domain/errors.ts";
 import type { TriggerFailure, TriggerRule } from "../../domain/trigger.ts";
 import type { Page, PageRequest } from "../../ports/page.ts";
 import { TRIGGER_SUMMARY_FIELDS, type TriggerStore, type TriggerSummary } from "../../ports/trigger-store.ts";
-import { TRIGGER_LIST_SCOPE, TriggerListPositionSchema, withFailure } from "../aws/dynamodb-trigger-store.ts";
+import { TRIGGER_LIST_SCOPE, withFailure } from "../aws/dynamodb-trigger-store.ts";
 import {
   assertPageLimit,
   assertPageTokenSecret,
+  ClusterListPositionSchema,
   decodePageToken,
   encodePageToken,
 } from "../aws/page-token.ts";
@@ -59,7 +60,7 @@ export class MemoryTriggerStore implements TriggerStore {
     const after =
       request.nextToken === undefined
         ? undefined
-        : decodePageToken(request.nextToken, TRIGGER_LIST_SCOPE, this.#secret, TriggerListPositionSchema)
+        : decodePageToken(request.nextToken, TRIGGER_LIST_SCOPE, this.#secret, ClusterListPositionSchema)
             .after;
     const matching = this.#sorted().filter(
       (rule) => after === undefined || compareKeys(rule.name, after) > 0,
