@@ -9,7 +9,8 @@ export function withoutLocalOnlyPaths(spec: string): string {
   let inPaths = false;
   let block: string[] | undefined;
   const flush = () => {
-    if (block && !block.some((line) => /^\s+x-local-only:\s*true\s*$/.test(line))) out.push(...block);
+    // The mark is an operation's key (six spaces in), not text in a description further in.
+    if (block && !block.some((line) => /^ {6}x-local-only:\s*true\s*$/.test(line))) out.push(...block);
     block = undefined;
   };
   for (const line of lines) {
